@@ -1,0 +1,1 @@
+"""Adapters that let checkov run the rules: one base check class, and the per-scan state it shares."""

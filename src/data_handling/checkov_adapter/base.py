@@ -1,0 +1,101 @@
+"""The checkov check every data-handling rule runs in.
+
+It finds the resource in the infrastructure model, runs the rule, applies the policy map's waivers and
+writes the finding's details (what was found, the clause, the fix). It fails closed: an invalid policy map
+or a rule that raises makes the check fail with a detail saying so, never pass or vanish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from checkov.common.bridgecrew.severities import Severities
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+from data_handling.checkov_adapter.state import current_policy, model_for, run_record
+from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.records import Resource
+from data_handling.policy.catalogue import CATALOGUE
+from data_handling.policy.loader import PolicyMapError
+from data_handling.policy.schema import PolicyMap
+from data_handling.rules.outcome import Outcome
+from data_handling.rules.waivers import match_waiver, today_utc
+
+Rule = Callable[[Resource, Infrastructure, PolicyMap], "Outcome | None"]
+
+
+class DataHandlingCheck(BaseResourceCheck):
+    def __init__(self, check_id: str, rule: Rule, supported_resources: Iterable[str] = ("aws_*",)) -> None:
+        self.spec = CATALOGUE[check_id]
+        self.rule = rule
+        super().__init__(
+            name=self.spec.name,
+            id=check_id,
+            categories=[CheckCategories.GENERAL_SECURITY],
+            supported_resources=list(supported_resources),
+            guideline=self.spec.guideline,
+        )
+        self.severity = Severities[self.spec.severity]
+        self._waiver_comment: str | None = None
+
+    def run(self, scanned_file: str, entity_configuration: dict[str, Any], entity_name: str, entity_type: str,
+            skip_info: Any) -> Any:
+        self._waiver_comment = None
+        result = super().run(scanned_file, entity_configuration, entity_name, entity_type, skip_info)
+        if self._waiver_comment and result.get("result") == CheckResult.SKIPPED:
+            result["suppress_comment"] = self._waiver_comment
+        return result
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        address = str(conf.get("__address__", "?"))
+        loaded = current_policy()
+        if isinstance(loaded, PolicyMapError):
+            run_record.evaluations[self.id] += 1
+            self.details = [f"The policy map cannot be used: {loaded}",
+                            "Fix: correct the policy map; data-handling checks fail closed until it is valid."]
+            return CheckResult.FAILED
+        policy = loaded.policy
+        if not policy.is_enabled(self.id):
+            return CheckResult.UNKNOWN  # disabled in the policy map: not reported
+        self.severity = Severities[policy.severity_of(self.id)]
+        try:
+            infra = model_for(self.graph)
+            resource = infra.resource_for(conf, self.entity_path.split(":", 1)[0]) or _standalone(conf, self)
+            outcome = self.rule(resource, infra, policy)
+        except Exception as error:  # fail closed: a rule that raises must not drop the finding
+            run_record.evaluations[self.id] += 1
+            message = f"{self.id} raised while evaluating {address}: {type(error).__name__}: {error}"
+            run_record.errors.append(message)
+            self.logger.error(message, exc_info=True)
+            self.details = [f"Internal error: {message}",
+                            "The check fails closed; report this with the resource's configuration."]
+            return CheckResult.FAILED
+        if outcome is None:
+            return CheckResult.UNKNOWN  # the rule does not apply to this resource: not reported
+        run_record.evaluations[self.id] += 1
+        if outcome.passed:
+            return CheckResult.PASSED
+        return self._failure(resource.address, outcome, policy)
+
+    def _failure(self, address: str, outcome: Outcome, policy: PolicyMap) -> CheckResult:
+        details = [f"Found: {outcome.found}", f"Policy: {self.spec.clause.cite()}", f"Fix: {self.spec.fix}"]
+        waiver = match_waiver(policy, self.id, address, today_utc())
+        if waiver.active:
+            self._waiver_comment = (f"Waived by the policy map until {waiver.active.expires.isoformat()}: "
+                                    f"{waiver.active.reason}")
+            return CheckResult.SKIPPED
+        if waiver.expired:
+            details.append(f"Waiver for {waiver.expired.resource} expired on {waiver.expired.expires.isoformat()} "
+                           f"({waiver.expired.reason}); renew it in the policy map or fix the finding.")
+        self.details = details
+        return CheckResult.FAILED
+
+
+def _standalone(conf: dict[str, Any], check: DataHandlingCheck) -> Resource:
+    """A resource checkov scanned without a graph vertex we know: evaluated on its own configuration."""
+    address = str(conf.get("__address__", ""))
+    resource_type = check.entity_type
+    return Resource(address=address, type=resource_type, name=address.rsplit(".", 1)[-1], root_dir="",
+                    module="", config=conf, file_path=check.entity_path.split(":", 1)[0])

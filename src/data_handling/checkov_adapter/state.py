@@ -1,0 +1,66 @@
+"""State shared by the checks of one checkov process: the policy map (loaded once per file version), the
+infrastructure model (built once per graph), and a record of what ran, for the CLI to verify."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_handling.model.graph_source import build_from_graph
+from data_handling.model.infrastructure import Infrastructure
+from data_handling.policy.loader import LoadedPolicy, PolicyMapError, load, locate
+
+logger = logging.getLogger("data_handling")
+
+_policy_cache: dict[tuple[str, int], LoadedPolicy | PolicyMapError] = {}
+_model_cache: dict[int, tuple[Any, Infrastructure]] = {}
+
+
+@dataclass
+class RunRecord:
+    """What the data-handling checks did in this process (read by the CLI after checkov returns)."""
+
+    evaluations: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.evaluations.clear()
+        self.errors.clear()
+
+
+run_record = RunRecord()
+
+
+def current_policy() -> LoadedPolicy | PolicyMapError:
+    """The policy map in force (see policy.loader.locate), or the error that makes every check fail."""
+    path, _ = locate()
+    try:
+        version = os.stat(path).st_mtime_ns
+    except OSError:
+        version = -1
+    key = (str(path), version)
+    if key not in _policy_cache:
+        try:
+            loaded = load()
+        except PolicyMapError as error:
+            _policy_cache[key] = error
+        else:
+            for warning in loaded.warnings:
+                logger.warning("%s: %s", loaded.path, warning)
+            _policy_cache[key] = loaded
+    return _policy_cache[key]
+
+
+def model_for(graph: Any) -> Infrastructure:
+    """The infrastructure model of a scanned root, built on first use and reused for every resource."""
+    if graph is None:
+        return Infrastructure([], [], [])
+    cached = _model_cache.get(id(graph))
+    if cached is None or cached[0] is not graph:
+        if len(_model_cache) > 32:  # several roots per scan; drop models of finished scans
+            _model_cache.clear()
+        cached = _model_cache[id(graph)] = (graph, build_from_graph(graph))
+    return cached[1]

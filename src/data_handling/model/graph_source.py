@@ -1,0 +1,120 @@
+"""Build the infrastructure records from checkov's graph of a scanned root (rustworkx or networkx).
+
+Checkov's own `__provider_address__` is unreliable across files and modules, so the records keep what the
+graph states (provider blocks, module calls with their `providers` maps, resources, reference edges) and
+the model resolves the rest itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from data_handling.model.addresses import module_address_of, root_dir_of
+from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.records import ModuleCall, ProviderBlock, Resource
+from data_handling.model.values import unwrap
+
+# Vertices a reference passes through on its way to a resource.
+_PASS_THROUGH = {"output", "locals"}
+_MAX_REFERENCE_DEPTH = 12
+
+
+def _vertices(graph: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    if hasattr(graph, "node_indices"):  # rustworkx.PyDiGraph: each payload is (index, attributes)
+        for index in graph.node_indices():
+            payload = graph[index]
+            yield index, payload[1] if isinstance(payload, tuple) else payload
+    else:  # networkx.DiGraph
+        yield from graph.nodes(data=True)
+
+
+def _edges(graph: Any) -> Iterator[tuple[int, int, str]]:
+    if hasattr(graph, "weighted_edge_list"):
+        for source, target, data in graph.weighted_edge_list():
+            yield source, target, (data or {}).get("label", "")
+    else:
+        for source, target, data in graph.edges(data=True):
+            yield source, target, (data or {}).get("label", "")
+
+
+def _single(mapping: Any) -> tuple[str, Any]:
+    if isinstance(mapping, dict) and len(mapping) == 1:
+        return next(iter(mapping.items()))
+    return "", {}
+
+
+def build_from_graph(graph: Any) -> Infrastructure:
+    resources: dict[int, Resource] = {}
+    providers: list[ProviderBlock] = []
+    calls: list[ModuleCall] = []
+    kinds: dict[int, str] = {}
+    names: dict[int, str] = {}
+
+    for index, attributes in _vertices(graph):
+        kind = attributes.get("block_type_", "")
+        kinds[index] = kind
+        names[index] = attributes.get("block_name_", "")
+        tf_module = attributes.get("source_module_object_")
+        file_path = attributes.get("file_path_", "")
+        root_dir = root_dir_of(tf_module, file_path)
+        module = module_address_of(tf_module)
+        if kind == "resource":
+            resource_type, by_name = _single(attributes.get("config_"))
+            name, config = _single(by_name)
+            if not isinstance(config, dict):
+                continue
+            address = config.get("__address__") or (f"{module}.{resource_type}.{name}" if module else
+                                                     f"{resource_type}.{name}")
+            resources[index] = Resource(
+                address=address, type=resource_type, name=name, root_dir=root_dir, module=module,
+                config=config, file_path=file_path, line=int(config.get("__start_line__") or 0),
+            )
+        elif kind == "provider":
+            _, config = _single(attributes.get("config_"))
+            providers.append(ProviderBlock(
+                root_dir=root_dir, module=module, local_name=attributes.get("block_name_", ""),
+                config=config if isinstance(config, dict) else {}, file_path=file_path,
+                line=int(attributes.get("__start_line__") or 0),
+            ))
+        elif kind == "module":
+            _, config = _single(attributes.get("config_"))
+            call_name = attributes.get("block_name_", "")
+            passed = unwrap(config.get("providers")) if isinstance(config, dict) else None
+            calls.append(ModuleCall(
+                root_dir=root_dir, parent=module,
+                address=f"{module}.module.{call_name}" if module else f"module.{call_name}",
+                providers={str(k): str(v) for k, v in passed.items()} if isinstance(passed, dict) else {},
+                file_path=file_path, line=int(attributes.get("__start_line__") or 0),
+            ))
+
+    out_edges: dict[int, list[tuple[int, str]]] = {}
+    for source, target, label in _edges(graph):
+        out_edges.setdefault(source, []).append((target, label))
+
+    def visit(target: int, label: str, variable: str | None, depth: int, seen: set[int],
+              found: list[tuple[str, Resource]]) -> None:
+        if target in seen or depth > _MAX_REFERENCE_DEPTH:
+            return
+        seen.add(target)
+        kind = kinds.get(target)
+        if kind == "resource":
+            found.append((label, resources[target]))
+            return
+        if kind == "variable":
+            variable = names[target]  # set by the module call: follow only that input of the call
+        elif (kind == "module" and variable is None) or kind not in (_PASS_THROUGH | {"variable", "module"}):
+            return
+        for next_target, edge_label in out_edges.get(target, ()):
+            if kind == "module" and edge_label != variable and not edge_label.startswith(f"{variable}."):
+                continue
+            visit(next_target, label, variable if kind == "variable" else None, depth + 1, seen, found)
+
+    for index, resource in resources.items():
+        found: list[tuple[str, Resource]] = []
+        seen = {index}
+        for target, label in out_edges.get(index, ()):
+            visit(target, label, None, 1, seen, found)
+        resource.references = found
+
+    return Infrastructure(list(resources.values()), providers, calls)

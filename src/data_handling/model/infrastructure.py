@@ -1,0 +1,164 @@
+"""Queries over the scanned configuration: which provider a resource really uses, its region, its tags
+(with the provider's default_tags), its account. Values that cannot be resolved come back as Unknown with
+the reason, never guessed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from data_handling.model.arn import parse_arn
+from data_handling.model.records import ModuleCall, ModuleKey, ProviderBlock, Resource
+from data_handling.model.values import Known, Resolution, Unknown, as_text, is_unrendered, unwrap
+from data_handling.policy.regions import is_well_formed_region
+
+_FIX_REGION = "set the region in the provider block (or the resource's region argument), give the variable " \
+              "a default or a terraform.tfvars value, or scan the plan"
+
+
+class Infrastructure:
+    def __init__(self, resources: list[Resource], providers: list[ProviderBlock], calls: list[ModuleCall]):
+        self.resources = resources
+        self._by_conf = {id(resource.config): resource for resource in resources}
+        self._by_address: dict[str, list[Resource]] = {}
+        for resource in resources:
+            self._by_address.setdefault(resource.address, []).append(resource)
+        self._providers = {(p.root_dir, p.module, p.local_name): p for p in providers}
+        self._calls: dict[ModuleKey, ModuleCall] = {(c.root_dir, c.address): c for c in calls}
+        self._provider_cache: dict[int, Resolution[ProviderBlock]] = {}
+
+    # --- finding a resource -----------------------------------------------------------------------------
+
+    def resource_for(self, conf: dict[str, Any], file_path: str | None = None) -> Resource | None:
+        """The resource whose configuration checkov hands a check (the same dict object in HCL scans)."""
+        found = self._by_conf.get(id(conf))
+        if found is not None:
+            return found
+        candidates = self._by_address.get(str(conf.get("__address__", "")), [])
+        if file_path:
+            candidates = [c for c in candidates if c.file_path.endswith(file_path.lstrip("/"))] or candidates
+        return candidates[0] if len(candidates) == 1 else None
+
+    # --- providers --------------------------------------------------------------------------------------
+
+    def provider_of(self, resource: Resource) -> Resolution[ProviderBlock]:
+        """The provider configuration a resource uses: its `provider` argument, remapped through each enclosing
+        module call's `providers` map, or inherited as the default configuration."""
+        cached = self._provider_cache.get(id(resource))
+        if cached is None:
+            cached = self._provider_cache[id(resource)] = self._resolve_provider(resource)
+        return cached
+
+    def _resolve_provider(self, resource: Resource) -> Resolution[ProviderBlock]:
+        reference, module, root = resource.provider_ref, resource.module, resource.root_dir
+        trail = []
+        while True:
+            block = self._providers.get((root, module, reference))
+            if block is not None:
+                via = f" via {' -> '.join(trail)}" if trail else ""
+                return Known(block, f"{block.describe()}{via}")
+            if not module:
+                if "." in reference:
+                    return Unknown(f'provider "{reference}" is not configured in the root module')
+                return Unknown(f'the root module has no "{reference}" provider block, so the region would come '
+                               "from the environment at apply time")
+            call = self._calls.get((root, module))
+            if call is None:
+                return Unknown(f"the module call that creates {module} was not found")
+            if reference in call.providers:
+                parent_reference = call.providers[reference]
+                trail.append(f"{call.address} providers {{ {reference} = {parent_reference} }}")
+                reference, module = parent_reference, call.parent
+            elif call.providers:
+                # A providers map replaces the default inheritance: only the listed configurations exist.
+                return Unknown(f'{call.describe()} passes a providers map without "{reference}", '
+                               f"which {resource.address} uses")
+            elif "." in reference:
+                return Unknown(f'provider "{reference}" is not passed into {call.address} '
+                               "(aliased configurations are never inherited)")
+            else:
+                trail.append(f"{call.address} (inherited)")
+                module = call.parent
+
+    # --- region -----------------------------------------------------------------------------------------
+
+    def region_of(self, resource: Resource) -> Resolution[str]:
+        """Resource `region` argument (AWS provider v6), else the region of the provider it uses."""
+        if "region" in resource.config:
+            return region_value(resource.get("region"), f"region argument of {resource.describe()}")
+        provider = self.provider_of(resource)
+        if isinstance(provider, Unknown):
+            return Unknown(f"the provider of {resource.address} cannot be resolved: {provider.reason}; "
+                           f"{_FIX_REGION}")
+        block = provider.value
+        if "region" not in block.config:
+            return Unknown(f"{block.describe()} sets no region, so it would come from the environment at "
+                           f"apply time; {_FIX_REGION}")
+        return region_value(block.get("region"), provider.source)
+
+    # --- tags -------------------------------------------------------------------------------------------
+
+    def tag_sources(self, resource: Resource) -> list[tuple[str, Any]]:
+        """(where, tags) pairs: the resource's tags, its plan tags_all, and the default_tags of its provider.
+        A value that is not a map is kept as is, so callers can report it could not be evaluated."""
+        sources: list[tuple[str, Any]] = []
+        for key in ("tags", "tags_all"):
+            if key in resource.config:
+                sources.append((f"{key} of {resource.describe()}", _plain_tags(resource.get(key))))
+        provider = self.provider_of(resource)
+        if isinstance(provider, Known):
+            default_tags = provider.value.get("default_tags")
+            if isinstance(default_tags, dict) and "tags" in default_tags:
+                sources.append((f"default_tags of {provider.source}", _plain_tags(unwrap(default_tags["tags"]))))
+        return sources
+
+    # --- account ----------------------------------------------------------------------------------------
+
+    def account_of(self, resource: Resource) -> Resolution[frozenset[str]]:
+        """The account(s) the resource is deployed into: the provider's allowed_account_ids, else the account
+        of its assume_role role ARN."""
+        provider = self.provider_of(resource)
+        if isinstance(provider, Unknown):
+            return provider
+        block = provider.value
+        allowed = block.get("allowed_account_ids")
+        if isinstance(allowed, list) and allowed:
+            accounts = [_account(value) for value in allowed]
+            if all(accounts):
+                return Known(frozenset(accounts), f"allowed_account_ids of {provider.source}")  # type: ignore[arg-type]
+            return Unknown(f"allowed_account_ids of {block.describe()} could not be evaluated: {allowed!r}")
+        assume_role = block.get("assume_role")
+        role_arn = as_text(assume_role.get("role_arn")) if isinstance(assume_role, dict) else None
+        if role_arn:
+            arn = parse_arn(role_arn)
+            if arn and arn.account.isdigit():
+                return Known(frozenset({arn.account}), f"assume_role of {provider.source}")
+            return Unknown(f"the assume_role role_arn of {block.describe()} could not be evaluated: {role_arn!r}")
+        return Unknown(f"{block.describe()} sets neither allowed_account_ids nor assume_role")
+
+
+def region_value(value: Any, source: str) -> Resolution[str]:
+    text = as_text(value)
+    if text is None or is_unrendered(text):
+        return Unknown(f"the region in {source} is {value!r}, which could not be evaluated; {_FIX_REGION}")
+    text = text.strip()
+    if not is_well_formed_region(text):
+        return Unknown(f"the region in {source} is {text!r}, which is not an AWS region name")
+    return Known(text, source)
+
+
+def region_of_arn(text: str) -> str | None:
+    arn = parse_arn(text)
+    return arn.region if arn and arn.region else None
+
+
+def _plain_tags(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): unwrap(tag) for key, tag in value.items()}
+    return value
+
+
+def _account(value: Any) -> str | None:
+    text = as_text(value)
+    if text is None or not text.strip().isdigit():
+        return None
+    return text.strip().zfill(12)  # HCL numbers lose leading zeros: 012345678901 arrives as 12345678901

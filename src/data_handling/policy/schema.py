@@ -1,0 +1,329 @@
+"""The shape of policy_map.yaml, with its documented defaults (docs/policy-map.md).
+
+Validation is strict: unknown keys, wrong types, malformed region names, bad globs and regexes, and
+duplicate entries are errors. A well-formed region name botocore does not list yet is only a warning
+(AWS opens regions faster than pinned libraries learn them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
+
+from data_handling.policy.catalogue import CATALOGUE
+from data_handling.policy.regions import closest_known_region, is_known_region, is_well_formed_region
+
+DATA_CLASSES = ("public", "internal", "confidential", "restricted")
+DataClass = Literal["public", "internal", "confidential", "restricted"]
+
+DEFAULT_STORE_TYPES: tuple[str, ...] = (
+    "aws_s3_bucket",
+    "aws_s3_directory_bucket",
+    "aws_dynamodb_table",
+    "aws_db_instance",
+    "aws_rds_cluster",
+    "aws_docdb_cluster",
+    "aws_neptune_cluster",
+    "aws_redshift_cluster",
+    "aws_redshiftserverless_namespace",
+    "aws_elasticache_cluster",
+    "aws_elasticache_replication_group",
+    "aws_elasticache_serverless_cache",
+    "aws_memorydb_cluster",
+    "aws_dax_cluster",
+    "aws_efs_file_system",
+    "aws_ebs_volume",
+    "aws_fsx_lustre_file_system",
+    "aws_fsx_ontap_file_system",
+    "aws_fsx_openzfs_file_system",
+    "aws_fsx_windows_file_system",
+    "aws_secretsmanager_secret",
+    "aws_ssm_parameter",
+    "aws_kinesis_stream",
+    "aws_kinesis_firehose_delivery_stream",
+    "aws_msk_cluster",
+    "aws_sqs_queue",
+    "aws_sns_topic",
+    "aws_cloudwatch_log_group",
+    "aws_glue_catalog_table",
+    "aws_glue_catalog_database",
+    "aws_opensearch_domain",
+    "aws_elasticsearch_domain",
+    "aws_timestreamwrite_table",
+    "aws_keyspaces_table",
+    "aws_qldb_ledger",
+    "aws_backup_vault",
+    "aws_glacier_vault",
+    "aws_s3tables_table_bucket",
+)
+DEFAULT_APPROVED_FIELDS: tuple[str, ...] = (
+    "route", "status", "request_count", "latency_ms", "error_rate", "tenant_id", "billing_total",
+    "endpoint_host", "delivery_success_rate", "timestamp",
+)  # fmt: skip
+
+# One address segment: a name with glob characters, optionally an instance key ["a"], [0] or [*].
+_SEGMENT = r'[A-Za-z0-9_\-*?]+(\[("[^"\s]*"|\d+|\*)\])?'
+_ADDRESS_GLOB = re.compile(rf"^{_SEGMENT}(\.{_SEGMENT})*$")
+_BUCKET_GLOB = re.compile(r"^[a-z0-9.\-*?]+$")
+_CHECK_ID = re.compile(r"^CKV_DH_\d{3}$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def _warn(info: ValidationInfo, message: str) -> None:
+    if isinstance(info.context, dict):
+        info.context.setdefault("warnings", []).append(message)
+
+
+def _region(value: str, info: ValidationInfo) -> str:
+    if not is_well_formed_region(value):
+        guess = closest_known_region(value)
+        hint = f"; did you mean {guess!r}?" if guess else " (expected a name like eu-west-1)"
+        raise ValueError(f"{value!r} is not an AWS region name{hint}")
+    if not is_known_region(value):
+        _warn(info, f"region {value!r} is well formed but the installed botocore does not list it")
+    return value
+
+
+def _address_glob(value: str) -> str:
+    if not _ADDRESS_GLOB.match(value):
+        raise ValueError(
+            f"{value!r} is not a resource address glob (dot-separated names such as "
+            '"module.payments.*" or "aws_s3_bucket.orders*", with * and ? as wildcards)'
+        )
+    return value
+
+
+def _bucket_glob(value: str) -> str:
+    if not _BUCKET_GLOB.match(value):
+        raise ValueError(f"{value!r} is not a bucket name glob (lowercase letters, digits, '.', '-', * and ?)")
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as error:
+        raise ValueError(f"{value!r} is not a valid regular expression: {error}") from None
+    return value
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _account_id(value: str) -> str:
+    if not _ACCOUNT_ID.match(value):
+        raise ValueError(f"{value!r} is not a 12-digit AWS account ID (quote it in YAML)")
+    return value
+
+
+def _no_duplicates(values: list, key=lambda item: item) -> list:
+    seen: set = set()
+    for item in values:
+        marker = key(item)
+        if marker in seen:
+            raise ValueError(f"duplicate entry {marker!r}")
+        seen.add(marker)
+    return values
+
+
+Region = Annotated[StrictStr, AfterValidator(_region)]
+AddressGlob = Annotated[StrictStr, AfterValidator(_address_glob)]
+Name = Annotated[StrictStr, AfterValidator(_non_blank)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class ClassificationRule(_Strict):
+    match: AddressGlob
+    data_class: DataClass = Field(alias="class")
+
+
+class Classification(_Strict):
+    tag_keys: list[Name] = Field(default_factory=lambda: ["data_class"], min_length=1)
+    default: DataClass | None = None
+    store_types: list[Name] = Field(default_factory=lambda: list(DEFAULT_STORE_TYPES))
+    rules: list[ClassificationRule] = Field(default_factory=list)
+
+    @field_validator("tag_keys", "store_types")
+    @classmethod
+    def _unique(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _no_duplicates(values)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rules(cls, values: list[ClassificationRule], info: ValidationInfo) -> list[ClassificationRule]:
+        return _no_duplicates(values, key=lambda rule: rule.match)
+
+
+class Tenant(_Strict):
+    home_region: Region
+
+
+class Residency(_Strict):
+    tenant_tag_key: Name = "tenant"
+    tenants: dict[Name, Tenant] = Field(default_factory=dict)
+    home_regions: list[Region] = Field(default_factory=list)
+
+    @field_validator("tenants")
+    @classmethod
+    def _unique_tenants(cls, values: dict[str, Tenant], info: ValidationInfo) -> dict[str, Tenant]:
+        # Tenant tags are matched case-insensitively and trimmed, so names must differ beyond that.
+        _no_duplicates(list(values), key=lambda name: name.strip().lower())
+        return values
+
+    @field_validator("home_regions")
+    @classmethod
+    def _unique_regions(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _no_duplicates(values)
+
+
+class Vaults(_Strict):
+    resource_types: list[Name] = Field(
+        default_factory=lambda: ["aws_secretsmanager_secret", "aws_ssm_parameter"], min_length=1
+    )
+
+    @field_validator("resource_types")
+    @classmethod
+    def _unique(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _no_duplicates(values)
+
+
+class CentralTelemetry(_Strict):
+    account_ids: list[Annotated[StrictStr, AfterValidator(_account_id)]] = Field(default_factory=list)
+    bucket_name_patterns: list[Annotated[StrictStr, AfterValidator(_bucket_glob)]] = Field(default_factory=list)
+    tag: dict[Name, StrictStr] = Field(default_factory=lambda: {"telemetry_scope": "central"}, max_length=1)
+
+    @field_validator("account_ids", "bucket_name_patterns")
+    @classmethod
+    def _unique(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _no_duplicates(values)
+
+
+class ForbiddenField(_Strict):
+    pattern: Annotated[StrictStr, AfterValidator(_non_blank), AfterValidator(_regex)]
+    reason: Name
+
+
+class Telemetry(_Strict):
+    central: CentralTelemetry = Field(default_factory=CentralTelemetry)
+    approved_fields: list[Name] = Field(default_factory=lambda: list(DEFAULT_APPROVED_FIELDS))
+    forbidden_fields: list[ForbiddenField] = Field(default_factory=list)
+
+    @field_validator("approved_fields")
+    @classmethod
+    def _unique(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _no_duplicates(values)
+
+    @field_validator("forbidden_fields")
+    @classmethod
+    def _unique_patterns(cls, values: list[ForbiddenField], info: ValidationInfo) -> list[ForbiddenField]:
+        return _no_duplicates(values, key=lambda entry: entry.pattern)
+
+
+def _check_id(value: str, info: ValidationInfo) -> str:
+    if not _CHECK_ID.match(value):
+        raise ValueError(f"{value!r} is not a data-handling check ID (CKV_DH_nnn)")
+    if value not in CATALOGUE:
+        _warn(info, f"{value} names no check of this version (known: {', '.join(CATALOGUE)})")
+    return value
+
+
+class Waiver(_Strict):
+    check: Annotated[StrictStr, AfterValidator(_check_id)]
+    resource: AddressGlob
+    reason: Name
+    expires: dt.date = Field(strict=False)
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _date_only(cls, value: object) -> object:
+        # YAML reads 2027-03-31 as a date; refuse datetimes and numbers, accept ISO date strings.
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+            raise ValueError("expected a date such as 2027-03-31")
+        return value
+
+
+class ClauseRecord(_Strict):
+    section: Name
+    quote: Name
+
+
+class CheckSetting(_Strict):
+    severity: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"] | None = None
+    enabled: StrictBool = True
+    clause: ClauseRecord | None = None
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.replace("`", "").split()).strip().lower()
+
+
+class PolicyMap(_Strict):
+    version: Literal[1]
+    classification: Classification = Field(default_factory=Classification)
+    residency: Residency = Field(default_factory=Residency)
+    vaults: Vaults = Field(default_factory=Vaults)
+    telemetry: Telemetry = Field(default_factory=Telemetry)
+    waivers: list[Waiver] = Field(default_factory=list)
+    checks: dict[StrictStr, CheckSetting] = Field(default_factory=dict)
+
+    @field_validator("waivers")
+    @classmethod
+    def _unique_waivers(cls, values: list[Waiver], info: ValidationInfo) -> list[Waiver]:
+        return _no_duplicates(values, key=lambda waiver: f"{waiver.check} {waiver.resource}")
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, values: dict[str, CheckSetting]) -> dict[str, CheckSetting]:
+        for check_id, setting in values.items():
+            spec = CATALOGUE.get(check_id)
+            if spec is None:
+                raise ValueError(f"{check_id!r} is not a check of this version (known: {', '.join(CATALOGUE)})")
+            record = setting.clause
+            if record and (
+                _normalise(record.section) != _normalise(spec.clause.section)
+                or _normalise(record.quote) != _normalise(spec.clause.quote)
+            ):
+                raise ValueError(
+                    f"{check_id} enforces {spec.clause.cite()}; the map records a different clause "
+                    f"({record.section!r}: {record.quote!r})"
+                )
+        return values
+
+    # --- lookups used by the rules -------------------------------------------------------------------
+
+    def severity_of(self, check_id: str) -> str:
+        setting = self.checks.get(check_id)
+        if setting and setting.severity:
+            return setting.severity
+        return CATALOGUE[check_id].severity
+
+    def is_enabled(self, check_id: str) -> bool:
+        setting = self.checks.get(check_id)
+        return setting.enabled if setting else True
+
+    def tenant(self, name: str) -> tuple[str, Tenant] | None:
+        """The tenant a tag value names (trimmed, case-insensitive), with its canonical name."""
+        wanted = name.strip().lower()
+        for tenant_name, tenant in self.residency.tenants.items():
+            if tenant_name.strip().lower() == wanted:
+                return tenant_name, tenant
+        return None
+
