@@ -50,9 +50,9 @@ class DataHandlingCheck(BaseResourceCheck):
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         address = str(conf.get("__address__", "?"))
+        run_record.invocations[self.id] += 1
         loaded = current_policy()
         if isinstance(loaded, PolicyMapError):
-            run_record.evaluations[self.id] += 1
             self.details = [f"The policy map cannot be used: {loaded}",
                             "Fix: correct the policy map; data-handling checks fail closed until it is valid."]
             return CheckResult.FAILED
@@ -65,16 +65,15 @@ class DataHandlingCheck(BaseResourceCheck):
             resource = infra.resource_for(conf, self.entity_path.split(":", 1)[0]) or _standalone(conf, self)
             outcome = self.rule(resource, infra, policy)
         except Exception as error:  # fail closed: a rule that raises must not drop the finding
-            run_record.evaluations[self.id] += 1
             message = f"{self.id} raised while evaluating {address}: {type(error).__name__}: {error}"
             run_record.errors.append(message)
-            self.logger.error(message, exc_info=True)
+            self.logger.error(message)
+            self.logger.debug("traceback of the error above", exc_info=True)  # LOG_LEVEL=DEBUG shows it
             self.details = [f"Internal error: {message}",
                             "The check fails closed; report this with the resource's configuration."]
             return CheckResult.FAILED
         if outcome is None:
             return CheckResult.UNKNOWN  # the rule does not apply to this resource: not reported
-        run_record.evaluations[self.id] += 1
         if outcome.passed:
             return CheckResult.PASSED
         return self._failure(resource.address, outcome, policy)

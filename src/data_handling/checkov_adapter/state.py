@@ -23,11 +23,11 @@ _model_cache: dict[int, tuple[Any, Infrastructure]] = {}
 class RunRecord:
     """What the data-handling checks did in this process (read by the CLI after checkov returns)."""
 
-    evaluations: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
+    invocations: Counter[str] = field(default_factory=Counter)  # resources each check was called on
+    errors: list[str] = field(default_factory=list)  # rules that raised
 
     def reset(self) -> None:
-        self.evaluations.clear()
+        self.invocations.clear()
         self.errors.clear()
 
 

@@ -1,0 +1,148 @@
+"""`data-handling scan PATH`: run checkov with the data-handling checks, and fail closed.
+
+Exit codes: 0 clean scan, 1 findings, 2 the scan could not be trusted (bad policy map, unreadable or
+unparsable input, a check that did not load, did not run or raised).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from data_handling import __version__
+from data_handling.policy.catalogue import CATALOGUE
+from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+OUTPUTS = ("cli", "json", "sarif")
+# Checkov's built-in CKV_AWS_144 demands S3 cross-region replication, which the policy forbids for
+# Confidential data; it is skipped whenever the built-ins run beside ours.
+CONFLICTING_BUILTINS = ("CKV_AWS_144",)
+
+
+class ScanError(Exception):
+    """The scan cannot be trusted; the message is the one line the user sees."""
+
+
+def checks_dir() -> Path:
+    """The checkov adapters: packaged in the wheel, or the repository's checks/ in a development install."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_checkov_checks", package.parents[1] / "checks"):
+        if candidate.is_dir() and any(candidate.glob("dh_*.py")):
+            return candidate
+    raise ScanError("the data-handling checks are not installed (no checks directory found)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="data-handling", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    scan = commands.add_parser("scan", help="scan a Terraform directory or file")
+    scan.add_argument("path", help="Terraform directory or .tf file")
+    scan.add_argument("--policy-map", help=f"policy map (default: ${ENV_VAR}, ./policy_map.yaml, packaged)")
+    scan.add_argument("--output", "-o", action="append", choices=OUTPUTS,
+                      help="output format, repeatable (default: cli)")
+    scan.add_argument("--output-file-path", help="directory to write the outputs to instead of stdout")
+    scan.add_argument("--with-builtin-checks", action="store_true",
+                      help="also run checkov's built-in checks (CKV_AWS_144 is skipped: it contradicts the policy)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return scan(args)
+    except (ScanError, PolicyMapError) as error:
+        print(f"data-handling: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def scan(args: argparse.Namespace) -> int:
+    loaded = load(args.policy_map)
+    for warning in loaded.warnings:
+        print(f"data-handling: warning: {loaded.path}: {warning}", file=sys.stderr)
+    target = _scan_target(Path(args.path))
+    # The checks run inside checkov and find the map through the environment: pin them to this one.
+    os.environ[ENV_VAR] = str(Path(loaded.path).resolve())
+    reports = _run_checkov(target, args, loaded)
+    return _verdict(reports, loaded, args.with_builtin_checks)
+
+
+def _scan_target(path: Path) -> Path:
+    if not path.exists():
+        raise ScanError(f"{path}: no such file or directory")
+    if path.is_dir():
+        if not any(path.rglob("*.tf")):
+            raise ScanError(f"{path}: no Terraform (.tf) files found; nothing would be checked")
+    elif path.suffix != ".tf":
+        raise ScanError(f"{path}: not a Terraform directory or .tf file")
+    if not os.access(path, os.R_OK):
+        raise ScanError(f"{path}: not readable")
+    return path
+
+
+def _checkov_arguments(target: Path, args: argparse.Namespace) -> list[str]:
+    arguments = ["-d" if target.is_dir() else "-f", str(target), "--framework", "terraform",
+                 "--external-checks-dir", str(checks_dir()), "--skip-download", "--quiet", "--compact"]
+    if args.with_builtin_checks:
+        arguments += ["--skip-check", ",".join(CONFLICTING_BUILTINS)]
+    else:
+        arguments += ["--check", "CKV_DH_*"]
+    for output in args.output or ["cli"]:
+        arguments += ["--output", output]
+    if args.output_file_path:
+        arguments += ["--output-file-path", args.output_file_path]
+    return arguments
+
+
+def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> list:
+    from checkov.main import Checkov
+
+    from data_handling.checkov_adapter.state import run_record
+
+    run_record.reset()
+    os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
+    checkov = Checkov(_checkov_arguments(target, args))
+    checkov.run()
+    return list(checkov.scan_reports)
+
+
+def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
+    from checkov.terraform.checks.resource.registry import resource_registry
+
+    from data_handling.checkov_adapter.state import run_record
+
+    parse_failures = sorted({path for report in reports for path in report.parsing_errors})
+    if parse_failures:
+        raise ScanError(f"could not parse {', '.join(parse_failures)}: fix the Terraform syntax (nothing in "
+                        "those files was checked)")
+    if run_record.errors:
+        raise ScanError(f"{run_record.errors[0]} ({len(run_record.errors)} error(s) in all; see the log)")
+    enabled = [check_id for check_id in CATALOGUE if loaded.policy.is_enabled(check_id)]
+    missing = [check_id for check_id in enabled if resource_registry.get_check_by_id(check_id) is None]
+    if missing:
+        raise ScanError(f"checks {', '.join(missing)} did not load into checkov; the scan is incomplete")
+    scanned_aws = any(_resource_type(item).startswith("aws_") for report in reports for item in report.resources)
+    idle = [check_id for check_id in enabled if scanned_aws and not run_record.invocations[check_id]]
+    if idle:
+        raise ScanError(f"checks {', '.join(idle)} loaded but never ran on the scanned resources")
+    failed = [record for report in reports for record in report.failed_checks
+              if with_builtins or record.check_id.startswith("CKV_DH_")]
+    ours = sum(1 for record in failed if record.check_id.startswith("CKV_DH_"))
+    print(f"data-handling: {len(failed)} finding(s), {ours} from the data-handling checks; policy map "
+          f"{loaded.path} ({loaded.origin})", file=sys.stderr)
+    return EXIT_FINDINGS if failed else EXIT_CLEAN
+
+
+def _resource_type(item: str) -> str:
+    # Report.resources holds "<file>:<address>"; the type is the segment before the resource name.
+    address = item.rsplit(":", 1)[-1]
+    parts = [part for part in address.split(".") if part]
+    return parts[-2] if len(parts) >= 2 else ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
