@@ -55,14 +55,17 @@ def strip_instance_key(segment: str) -> str:
 
 @cache
 def _glob_regex(pattern: str) -> re.Pattern[str]:
-    # Only * and ? are wildcards: brackets are literal, since addresses carry ["key"] instance keys.
-    translated = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{translated}$")
+    # Only * and ? are wildcards: brackets are literal, since addresses carry ["key"] instance keys. A segment
+    # written without an instance key matches every instance of it.
+    segments = []
+    for segment in split_address(pattern):
+        translated = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in segment)
+        if "[" not in segment:
+            translated += r"(\[[^\]]*\])?"
+        segments.append(translated)
+    return re.compile("^" + r"\.".join(segments) + "$")
 
 
 def address_matches(pattern: str, address: str) -> bool:
-    """Whether an address glob matches; a glob without instance key also matches every instance."""
-    if _glob_regex(pattern).match(address):
-        return True
-    bare = ".".join(strip_instance_key(part) for part in split_address(address))
-    return bool(_glob_regex(pattern).match(bare))
+    """Whether an address glob matches; a segment without instance key also matches every instance."""
+    return bool(_glob_regex(pattern).match(address))

@@ -28,10 +28,11 @@ class Classification:
 
     @property
     def effective(self) -> str | None:
-        """The most sensitive declared class, else the policy map's default."""
+        """The most sensitive declared class, else the policy map's default when no source declared anything
+        (an invalid declaration is still a declaration: the default must not paper over it)."""
         if self.declarations:
             return max(self.declarations, key=lambda d: SENSITIVITY[d.data_class]).data_class
-        return self.default
+        return None if self.problems else self.default
 
     @property
     def deciding(self) -> Declaration | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from data_handling.model.addresses import module_address_of, root_dir_of
 from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.raw_hcl import module_outputs_referenced
 from data_handling.model.records import ModuleCall, ProviderBlock, Resource
 from data_handling.model.values import unwrap
 
@@ -32,10 +33,15 @@ def _vertices(graph: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 def _edges(graph: Any) -> Iterator[tuple[int, int, str]]:
     if hasattr(graph, "weighted_edge_list"):
         for source, target, data in graph.weighted_edge_list():
-            yield source, target, (data or {}).get("label", "")
+            yield source, target, _label(data)
     else:
         for source, target, data in graph.edges(data=True):
-            yield source, target, (data or {}).get("label", "")
+            yield source, target, _label(data)
+
+
+def _label(data: Any) -> str:
+    # Checkov adds "[cross-variable] <attribute>" edges for references through module inputs.
+    return str((data or {}).get("label", "")).removeprefix("[cross-variable] ")
 
 
 def _single(mapping: Any) -> tuple[str, Any]:
@@ -44,12 +50,48 @@ def _single(mapping: Any) -> tuple[str, Any]:
     return "", {}
 
 
+def _reference(value: Any) -> str:
+    """A provider reference as written: checkov renders `aws.replica = aws.us` as '${aws.us}'."""
+    return str(value).strip().removeprefix("${").removesuffix("}").strip()
+
+
+def _correct_module_output_edges(out_edges: dict[int, list[tuple[int, str]]], kinds: dict[int, str],
+                                 blocks: dict[int, tuple[str, str, str, str, tuple[str, ...]]],
+                                 outputs: dict[tuple[str, str, str], int]) -> None:
+    """Point each `module.<call>.<output>` reference at the output of the call the expression names.
+
+    Checkov links such a reference by the module's inner names, so with two calls of one module source it
+    can pick the other call's output; the expression in the file says which call was meant.
+    """
+    for source, edges in out_edges.items():
+        if source not in blocks or not any(kinds.get(target) == "output" for target, _ in edges):
+            continue
+        root, module, file_path, kind, labels = blocks[source]
+        corrected: list[tuple[int, str]] = []
+        for target, label in edges:
+            if kinds.get(target) != "output":
+                corrected.append((target, label))
+                continue
+            written = module_outputs_referenced(file_path, kind, labels, label)
+            meant = []
+            for call, key, output in written:
+                prefix = f"{module}.module.{call}" if module else f"module.{call}"
+                meant += [vertex for (r, instance, name), vertex in outputs.items()
+                          if r == root and name == output
+                          and (instance == prefix + key or (not key and instance.startswith(prefix + "[")))]
+            corrected += [(vertex, label) for vertex in dict.fromkeys(meant)] if meant else [(target, label)]
+        out_edges[source] = corrected
+
+
 def build_from_graph(graph: Any) -> Infrastructure:
     resources: dict[int, Resource] = {}
     providers: list[ProviderBlock] = []
     calls: list[ModuleCall] = []
     kinds: dict[int, str] = {}
     names: dict[int, str] = {}
+    # For reading the written expressions: vertex -> (root, module, file, block kind, block labels)
+    blocks: dict[int, tuple[str, str, str, str, tuple[str, ...]]] = {}
+    outputs: dict[tuple[str, str, str], int] = {}  # (root, module instance, output name) -> vertex
 
     for index, attributes in _vertices(graph):
         kind = attributes.get("block_type_", "")
@@ -66,6 +108,7 @@ def build_from_graph(graph: Any) -> Infrastructure:
                 continue
             address = config.get("__address__") or (f"{module}.{resource_type}.{name}" if module else
                                                      f"{resource_type}.{name}")
+            blocks[index] = (root_dir, module, file_path, "resource", (resource_type, name))
             resources[index] = Resource(
                 address=address, type=resource_type, name=name, root_dir=root_dir, module=module,
                 config=config, file_path=file_path, line=int(config.get("__start_line__") or 0),
@@ -77,20 +120,24 @@ def build_from_graph(graph: Any) -> Infrastructure:
                 config=config if isinstance(config, dict) else {}, file_path=file_path,
                 line=int(attributes.get("__start_line__") or 0),
             ))
+        elif kind == "output":
+            outputs[(root_dir, module, attributes.get("block_name_", ""))] = index
         elif kind == "module":
             _, config = _single(attributes.get("config_"))
             call_name = attributes.get("block_name_", "")
+            blocks[index] = (root_dir, module, file_path, "module", (call_name.split("[", 1)[0],))
             passed = unwrap(config.get("providers")) if isinstance(config, dict) else None
             calls.append(ModuleCall(
                 root_dir=root_dir, parent=module,
                 address=f"{module}.module.{call_name}" if module else f"module.{call_name}",
-                providers={str(k): str(v) for k, v in passed.items()} if isinstance(passed, dict) else {},
+                providers={_reference(k): _reference(v) for k, v in passed.items()} if isinstance(passed, dict) else {},
                 file_path=file_path, line=int(attributes.get("__start_line__") or 0),
             ))
 
     out_edges: dict[int, list[tuple[int, str]]] = {}
     for source, target, label in _edges(graph):
         out_edges.setdefault(source, []).append((target, label))
+    _correct_module_output_edges(out_edges, kinds, blocks, outputs)
 
     def visit(target: int, label: str, variable: str | None, depth: int, seen: set[int],
               found: list[tuple[str, Resource]]) -> None:
@@ -112,9 +159,9 @@ def build_from_graph(graph: Any) -> Infrastructure:
 
     for index, resource in resources.items():
         found: list[tuple[str, Resource]] = []
-        seen = {index}
         for target, label in out_edges.get(index, ()):
-            visit(target, label, None, 1, seen, found)
-        resource.references = found
+            visit(target, label, None, 1, {index}, found)
+        unique = {(label, id(target)): (label, target) for label, target in found}
+        resource.references = list(unique.values())
 
     return Infrastructure(list(resources.values()), providers, calls)

@@ -8,7 +8,7 @@ from typing import Any
 
 from data_handling.model.arn import parse_arn
 from data_handling.model.records import ModuleCall, ModuleKey, ProviderBlock, Resource
-from data_handling.model.values import Known, Resolution, Unknown, as_text, is_unrendered, unwrap
+from data_handling.model.values import Known, Resolution, Unknown, as_text, evaluate_merge, is_unrendered, unwrap
 from data_handling.policy.regions import is_well_formed_region
 
 _FIX_REGION = "set the region in the provider block (or the resource's region argument), give the variable " \
@@ -83,7 +83,7 @@ class Infrastructure:
 
     def region_of(self, resource: Resource) -> Resolution[str]:
         """Resource `region` argument (AWS provider v6), else the region of the provider it uses."""
-        if "region" in resource.config:
+        if resource.get("region") is not None:  # region = null means "not set": the provider's applies
             return region_value(resource.get("region"), f"region argument of {resource.describe()}")
         provider = self.provider_of(resource)
         if isinstance(provider, Unknown):
@@ -152,6 +152,8 @@ def region_of_arn(text: str) -> str | None:
 
 
 def _plain_tags(value: Any) -> Any:
+    if isinstance(value, str):
+        value = evaluate_merge(value) or value
     if isinstance(value, dict):
         return {str(key): unwrap(tag) for key, tag in value.items()}
     return value

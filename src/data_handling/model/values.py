@@ -46,3 +46,63 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, str | int | float):
         return str(value)
     return None
+
+
+_BARE_WORD = re.compile(r"^[A-Za-z0-9_.:/@+-]+$")
+
+
+def evaluate_merge(text: str) -> dict[str, Any] | None:
+    """Evaluate a `merge({...}, {...})` of map literals that checkov substituted but did not evaluate.
+
+    Checkov leaves `merge(var.tags, { tenant = var.tenant })` as "merge({},{'tenant': acme})" once the
+    variables are substituted: the values are known, only the call is not. Anything else (a reference left
+    in place, a nested call) returns None: the caller reports the value as not evaluated.
+    """
+    text = text.strip()
+    if not (text.startswith("merge(") and text.endswith(")")):
+        return None
+    merged: dict[str, Any] = {}
+    for argument in _split_top_level(text[len("merge("):-1], ","):
+        argument = argument.strip()
+        if not (argument.startswith("{") and argument.endswith("}")):
+            return None
+        for entry in _split_top_level(argument[1:-1], ","):
+            if not entry.strip():
+                continue
+            parts = _split_top_level(entry, ":") if ":" in entry else _split_top_level(entry, "=")
+            if len(parts) != 2:
+                return None
+            key, value = (_literal(part) for part in parts)
+            if key is None or value is None:
+                return None
+            merged[key] = value
+    return merged
+
+
+def _literal(token: str) -> str | None:
+    token = token.strip()
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
+        return token[1:-1]
+    if _BARE_WORD.match(token) and not is_unrendered(token):
+        return token
+    return None
+
+
+def _split_top_level(text: str, separator: str) -> list[str]:
+    parts, current, depth, quote = [], "", 0, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "{[(":
+            depth += 1
+        elif char in "}])":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return parts

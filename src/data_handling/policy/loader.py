@@ -92,6 +92,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be a plain value, not {type(key).__name__}", key_node.start_mark
+                ) from None
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -103,12 +109,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _key_path(location: tuple[int | str, ...]) -> str:
     path = ""
     for part in location:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             path += f"[{part}]"
-        elif "(" in part or "[" in part:
+        elif isinstance(part, str) and ("(" in part or "[" in part):
             continue  # pydantic's names for validators and union members are not keys of the file
         else:
-            path += f".{part}" if path else str(part)
+            path += f".{part}" if path else str(part)  # YAML reads some keys (no, 1) as bools or numbers
     return path or "(top level)"
 
 
@@ -127,6 +133,7 @@ def _describe(file_name: str, error: ValidationError) -> str:
         elif kind == "string_type":
             reason = f"expected a string (quote it in YAML), got {detail['input']!r}"
         else:
-            reason = f"{detail['msg'].lower()}, got {detail['input']!r}"
+            message = detail["msg"]
+            reason = f"{message[:1].lower()}{message[1:]}, got {detail['input']!r}"
         problems.append(f"{key}: {reason}")
     return f"{file_name}: " + "; ".join(problems)

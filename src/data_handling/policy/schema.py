@@ -277,6 +277,13 @@ def _normalise(text: str) -> str:
 
 class PolicyMap(_Strict):
     version: Literal[1]
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _integer_version(cls, value: object) -> object:
+        if type(value) is not int:  # refuse true and 1.0, which compare equal to 1
+            raise ValueError(f"input should be 1 (the integer), got {value!r}")
+        return value
     classification: Classification = Field(default_factory=Classification)
     residency: Residency = Field(default_factory=Residency)
     vaults: Vaults = Field(default_factory=Vaults)

@@ -1,0 +1,3 @@
+name_prefix              = "globex-prod"
+environment              = "prod"
+partner_feeds_data_class = "confidential"
