@@ -101,17 +101,19 @@ def build_from_graph(graph: Any) -> Infrastructure:
         file_path = attributes.get("file_path_", "")
         root_dir = root_dir_of(tf_module, file_path)
         module = module_address_of(tf_module)
-        if kind == "resource":
+        if kind in ("resource", "data"):
             resource_type, by_name = _single(attributes.get("config_"))
             name, config = _single(by_name)
             if not isinstance(config, dict):
                 continue
-            address = config.get("__address__") or (f"{module}.{resource_type}.{name}" if module else
-                                                     f"{resource_type}.{name}")
-            blocks[index] = (root_dir, module, file_path, "resource", (resource_type, name))
+            local = f"{resource_type}.{name}" if kind == "resource" else f"data.{resource_type}.{name}"
+            address = f"{module}.{local}" if module else local
+            if kind == "resource":
+                address = config.get("__address__") or address
+            blocks[index] = (root_dir, module, file_path, kind, (resource_type, name))
             resources[index] = Resource(
                 address=address, type=resource_type, name=name, root_dir=root_dir, module=module,
-                config=config, file_path=file_path, line=int(config.get("__start_line__") or 0),
+                config=config, file_path=file_path, line=int(config.get("__start_line__") or 0), mode=kind,
             )
         elif kind == "provider":
             _, config = _single(attributes.get("config_"))
@@ -145,7 +147,7 @@ def build_from_graph(graph: Any) -> Infrastructure:
             return
         seen.add(target)
         kind = kinds.get(target)
-        if kind == "resource":
+        if kind in ("resource", "data"):
             found.append((label, resources[target]))
             return
         if kind == "variable":

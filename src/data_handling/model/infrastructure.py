@@ -17,7 +17,8 @@ _FIX_REGION = "set the region in the provider block (or the resource's region ar
 
 class Infrastructure:
     def __init__(self, resources: list[Resource], providers: list[ProviderBlock], calls: list[ModuleCall]):
-        self.resources = resources
+        self.resources = [r for r in resources if r.mode == "resource"]
+        self.data_sources = [r for r in resources if r.mode == "data"]
         self._by_conf = {id(resource.config): resource for resource in resources}
         self._by_address: dict[str, list[Resource]] = {}
         for resource in resources:
@@ -25,6 +26,31 @@ class Infrastructure:
         self._providers = {(p.root_dir, p.module, p.local_name): p for p in providers}
         self._calls: dict[ModuleKey, ModuleCall] = {(c.root_dir, c.address): c for c in calls}
         self._provider_cache: dict[int, Resolution[ProviderBlock]] = {}
+        self._referrers: dict[int, list[tuple[str, Resource]]] | None = None
+
+    # --- navigating -------------------------------------------------------------------------------------
+
+    def of_type(self, *resource_types: str) -> list[Resource]:
+        return [resource for resource in self.resources if resource.type in resource_types]
+
+    def in_same_root(self, resource: Resource, *resource_types: str) -> list[Resource]:
+        """Resources of the given types in the same scanned root module tree as `resource`."""
+        return [r for r in self.resources if r.root_dir == resource.root_dir and r.type in resource_types]
+
+    @staticmethod
+    def referenced(resource: Resource, attribute: str) -> list[Resource]:
+        """The resources an attribute (or a block path under it: rule.destination.bucket) refers to."""
+        return [target for label, target in resource.references
+                if label == attribute or label.startswith(f"{attribute}.")]
+
+    def referrers(self, resource: Resource) -> list[tuple[str, Resource]]:
+        """(attribute, resource) pairs of every resource that refers to this one."""
+        if self._referrers is None:
+            self._referrers = {}
+            for source in self.resources + self.data_sources:
+                for label, target in source.references:
+                    self._referrers.setdefault(id(target), []).append((label, source))
+        return self._referrers.get(id(resource), [])
 
     # --- finding a resource -----------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ class Resource:
     file_path: str = ""
     line: int = 0
     references: list[tuple[str, Resource]] = field(default_factory=list)  # (attribute, target)
+    mode: str = "resource"  # "resource", or "data" for a data source (data.aws_iam_policy_document.x)
 
     @property
     def module_key(self) -> ModuleKey:

@@ -54,6 +54,38 @@ HOME_REGION = Clause(
     anchor="what-stays-in-the-tenants-region",
 )
 
+NO_CROSS_REGION_REPLICA = Clause(
+    section="What stays in the tenant's region",
+    quote="There is no cross-region read replica of customer PII.",
+    anchor="what-stays-in-the-tenants-region",
+)
+RESTRICTED_STORAGE = Clause(
+    section="Classification (Restricted: storage)",
+    quote="Vault, KMS-encrypted",
+    anchor="classification",
+)
+NO_CARD_NUMBERS = Clause(
+    section="What we never do",
+    quote="Store full card numbers (PAN). Stripe holds the cards; we hold a tokenised handle.",
+    anchor="what-we-never-do",
+)
+TWO_PERSON_RULE = Clause(
+    section="Classification (Restricted: access)",
+    quote="Two-person rule, logged",
+    anchor="classification",
+)
+TELEMETRY_LISTED = Clause(
+    section="What stays in the tenant's region",
+    quote="Telemetry that flows centrally is de-identified at source and listed explicitly",
+    anchor="what-stays-in-the-tenants-region",
+)
+NOT_CENTRAL = Clause(
+    section="What stays in the tenant's region",
+    quote="What does not flow centrally: customer emails, names, addresses, order line items, payment tokens, "
+    "IP addresses.",
+    anchor="what-stays-in-the-tenants-region",
+)
+
 CATALOGUE: dict[str, CheckSpec] = {
     spec.id: spec
     for spec in (
@@ -73,6 +105,72 @@ CATALOGUE: dict[str, CheckSpec] = {
             clause=HOME_REGION,
             fix="Create the store through the provider of the tenant's home region (or set its region "
             "argument to it); if the tenant tag is wrong, correct it to a tenant listed in residency.tenants.",
+        ),
+        CheckSpec(
+            id="CKV_DH_102",
+            name="No replica, copy or replication of Confidential data into another region",
+            severity="HIGH",
+            clause=NO_CROSS_REGION_REPLICA,
+            fix="Replicate or copy Confidential data only within the source's region (same-region replication, "
+            "a destination created through the home-region provider); keep disaster-recovery copies in-region.",
+        ),
+        CheckSpec(
+            id="CKV_DH_201",
+            name="Restricted data is held only in vault resource types",
+            severity="CRITICAL",
+            clause=RESTRICTED_STORAGE,
+            fix="Move the Restricted data into a vault type listed in vaults.resource_types (by default a Secrets "
+            "Manager secret or an SSM SecureString parameter), or correct the classification if it is not "
+            "Restricted.",
+        ),
+        CheckSpec(
+            id="CKV_DH_202",
+            name="A Restricted vault is encrypted with a rotated, single-region customer-managed KMS key",
+            severity="HIGH",
+            clause=RESTRICTED_STORAGE,
+            fix="Set kms_key_id / key_id to an aws_kms_key with enable_key_rotation = true and multi_region = "
+            "false (not an alias/aws/* or AWS-managed key).",
+        ),
+        CheckSpec(
+            id="CKV_DH_203",
+            name="No store declares a field for full card numbers or CVV",
+            severity="CRITICAL",
+            clause=NO_CARD_NUMBERS,
+            fix="Do not store PAN or CVV: keep the card processor's token (card_token, payment_method_id) and at "
+            "most the last four digits.",
+        ),
+        CheckSpec(
+            id="CKV_DH_204",
+            name="A KMS key protecting Restricted data has a two-person key policy",
+            severity="HIGH",
+            clause=TWO_PERSON_RULE,
+            fix="Give the key an explicit key policy with no wildcard principal, and grant key administration and "
+            "key use (kms:Decrypt) to different principals in separate statements.",
+        ),
+        CheckSpec(
+            id="CKV_DH_301",
+            name="A central telemetry sink lists its fields explicitly",
+            severity="MEDIUM",
+            clause=TELEMETRY_LISTED,
+            fix="Send only an explicit list of fields centrally: a Glue table schema, metric filter dimensions, an "
+            "input transformer, a JSON access-log format, or the documented field tag.",
+        ),
+        CheckSpec(
+            id="CKV_DH_302",
+            name="Every field of a central telemetry sink is on telemetry.approved_fields",
+            severity="HIGH",
+            clause=NOT_CENTRAL,
+            fix="Remove the field from the central sink, or aggregate/de-identify it at source; only "
+            "telemetry.approved_fields may flow centrally.",
+        ),
+        CheckSpec(
+            id="CKV_DH_303",
+            name="Raw logs that carry identifiers do not flow to a central destination",
+            severity="HIGH",
+            clause=NOT_CENTRAL,
+            fix="Keep raw logs (flow logs, access logs, CloudTrail, WAF, resolver logs) in the tenant's account "
+            "and region, or de-identify them at source with a CloudWatch Logs data protection policy before they "
+            "flow centrally.",
         ),
     )
 }

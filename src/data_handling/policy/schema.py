@@ -237,6 +237,48 @@ class Telemetry(_Strict):
         return _no_duplicates(values, key=lambda entry: entry.pattern)
 
 
+class FieldDeclarations(_Strict):
+    """Where Terraform has no schema (a bucket, a log group), a tag declares the fields a store or sink holds."""
+
+    tag_key: Name = "data_fields"  # value: field names separated by commas, spaces or semicolons
+
+
+DEFAULT_CARD_FIELD_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"(^|_)pan(_|$)", "a full card number (PAN) is never stored: the card processor holds cards"),
+    (r"primary_?account_?number", "a full card number (PAN) is never stored: the card processor holds cards"),
+    (r"(^|_)(credit_?|debit_?)?card_?(number|num|no)(_|$)", "a full card number (PAN) is never stored"),
+    (r"(^|_)cc_?(number|num|no)(_|$)", "a full card number (PAN) is never stored"),
+    (r"(^|_)cv(v|c|v2|c2|n)(_|$)", "card verification values (CVV/CVC) are never stored"),
+    (r"card_?verification", "card verification values (CVV/CVC) are never stored"),
+    (r"(^|_)security_?code(_|$)", "card verification values (CVV/CVC) are never stored"),
+)
+DEFAULT_TOKENISED_FIELD_PATTERNS: tuple[str, ...] = (
+    r"token", r"(^|_)last_?4(_|$)", r"(^|_)last_?four(_|$)", r"payment_?method_?id", r"fingerprint",
+)
+
+
+class CardData(_Strict):
+    """CKV_DH_203: field-name patterns (regexes over normalised names: lower case, words joined by _)."""
+
+    forbidden_fields: list[ForbiddenField] = Field(
+        default_factory=lambda: [ForbiddenField(pattern=p, reason=r) for p, r in DEFAULT_CARD_FIELD_PATTERNS]
+    )
+    # Tokenised handles that pass even though a forbidden pattern matches them (card_number_token).
+    tokenised_fields: list[Annotated[StrictStr, AfterValidator(_non_blank), AfterValidator(_regex)]] = Field(
+        default_factory=lambda: list(DEFAULT_TOKENISED_FIELD_PATTERNS)
+    )
+
+    @field_validator("forbidden_fields")
+    @classmethod
+    def _unique_patterns(cls, values: list[ForbiddenField]) -> list[ForbiddenField]:
+        return _no_duplicates(values, key=lambda entry: entry.pattern)
+
+    @field_validator("tokenised_fields")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        return _no_duplicates(values)
+
+
 def _check_id(value: str, info: ValidationInfo) -> str:
     if not _CHECK_ID.match(value):
         raise ValueError(f"{value!r} is not a data-handling check ID (CKV_DH_nnn)")
@@ -288,6 +330,8 @@ class PolicyMap(_Strict):
     residency: Residency = Field(default_factory=Residency)
     vaults: Vaults = Field(default_factory=Vaults)
     telemetry: Telemetry = Field(default_factory=Telemetry)
+    fields: FieldDeclarations = Field(default_factory=FieldDeclarations)
+    card_data: CardData = Field(default_factory=CardData)
     waivers: list[Waiver] = Field(default_factory=list)
     checks: dict[StrictStr, CheckSetting] = Field(default_factory=dict)
 
