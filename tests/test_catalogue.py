@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from conftest import CHECKS_DIR, REPO
-
 from data_handling.policy.catalogue import CATALOGUE, SEVERITIES
 
 POLICY_TEXT = " ".join((REPO / "policy" / "data-handling.md").read_text().replace("**", "").split())
