@@ -57,14 +57,15 @@ class Result:
 
 
 def run_checkov(target: Path, policy_map: Path | None = None, *extra: str, cwd: Path | None = None,
-                checks_dir: Path = CHECKS_DIR, check: str = "CKV_DH_*") -> tuple[int, list[Result], str]:
+                checks_dir: Path = CHECKS_DIR, check: str = "CKV_DH_*", framework: str = "terraform",
+                ) -> tuple[int, list[Result], str]:
     """Run the real checkov CLI on a directory with our checks; returns exit code, results and stderr."""
     env = dict(os.environ)
     env.pop("DATA_HANDLING_POLICY_MAP", None)
     if policy_map is not None:
         env["DATA_HANDLING_POLICY_MAP"] = str(policy_map)
     command = [sys.executable, "-m", "checkov.main", "-d" if target.is_dir() else "-f", str(target),
-               "--external-checks-dir", str(checks_dir), "--skip-download", "--framework", "terraform",
+               "--external-checks-dir", str(checks_dir), "--skip-download", "--framework", framework,
                "--check", check, "-o", "json", *extra]
     completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd or REPO, timeout=600)
     results: list[Result] = []

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_handling import __version__
+from data_handling.model.plan_source import PlanError, load_plan
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load
 
@@ -41,11 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     scan = commands.add_parser("scan", help="scan a Terraform directory or file")
-    scan.add_argument("path", help="Terraform directory or .tf file")
+    scan.add_argument("path", help="Terraform directory, .tf file, or plan JSON (terraform show -json plan.out)")
     scan.add_argument("--policy-map", help=f"policy map (default: ${ENV_VAR}, ./policy_map.yaml, packaged)")
     scan.add_argument("--output", "-o", action="append", choices=OUTPUTS,
                       help="output format, repeatable (default: cli)")
     scan.add_argument("--output-file-path", help="directory to write the outputs to instead of stdout")
+    scan.add_argument("--repo-root-for-plan-enrichment", metavar="DIR",
+                      help="with a plan: the Terraform source tree, so findings point at source files and lines")
     scan.add_argument("--with-builtin-checks", action="store_true",
                       help="also run checkov's built-in checks (CKV_AWS_144 is skipped: it contradicts the policy)")
     return parser
@@ -74,19 +77,27 @@ def scan(args: argparse.Namespace) -> int:
 def _scan_target(path: Path) -> Path:
     if not path.exists():
         raise ScanError(f"{path}: no such file or directory")
+    if not os.access(path, os.R_OK):
+        raise ScanError(f"{path}: not readable")
     if path.is_dir():
         if not any(path.rglob("*.tf")):
             raise ScanError(f"{path}: no Terraform (.tf) files found; nothing would be checked")
+    elif path.suffix == ".json":
+        try:
+            load_plan(str(path))  # refuse a file that is not a plan before checkov skips it silently
+        except PlanError as error:
+            raise ScanError(str(error)) from None
     elif path.suffix != ".tf":
-        raise ScanError(f"{path}: not a Terraform directory or .tf file")
-    if not os.access(path, os.R_OK):
-        raise ScanError(f"{path}: not readable")
+        raise ScanError(f"{path}: not a Terraform directory, .tf file or plan JSON")
     return path
 
 
 def _checkov_arguments(target: Path, args: argparse.Namespace) -> list[str]:
-    arguments = ["-d" if target.is_dir() else "-f", str(target), "--framework", "terraform",
+    framework = "terraform_plan" if target.suffix == ".json" else "terraform"
+    arguments = ["-d" if target.is_dir() else "-f", str(target), "--framework", framework,
                  "--external-checks-dir", str(checks_dir()), "--skip-download", "--quiet", "--compact"]
+    if args.repo_root_for_plan_enrichment:
+        arguments += ["--repo-root-for-plan-enrichment", args.repo_root_for_plan_enrichment]
     if args.with_builtin_checks:
         arguments += ["--skip-check", ",".join(CONFLICTING_BUILTINS)]
     else:

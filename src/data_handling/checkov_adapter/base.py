@@ -14,7 +14,7 @@ from checkov.common.bridgecrew.severities import Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from data_handling.checkov_adapter.state import current_policy, model_for, run_record
+from data_handling.checkov_adapter.state import current_policy, model_for_conf, run_record
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import Resource
 from data_handling.policy.catalogue import CATALOGUE
@@ -61,7 +61,7 @@ class DataHandlingCheck(BaseResourceCheck):
             return CheckResult.UNKNOWN  # disabled in the policy map: not reported
         self.severity = Severities[policy.severity_of(self.id)]
         try:
-            infra = model_for(self.graph)
+            infra = model_for_conf(self.graph, conf)
             resource = infra.resource_for(conf, self.entity_path.split(":", 1)[0]) or _standalone(conf, self)
             outcome = self.rule(resource, infra, policy)
         except Exception as error:  # fail closed: a rule that raises must not drop the finding

@@ -11,12 +11,14 @@ from typing import Any
 
 from data_handling.model.graph_source import build_from_graph
 from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.plan_source import build_from_plan, load_plan
 from data_handling.policy.loader import LoadedPolicy, PolicyMapError, load, locate
 
 logger = logging.getLogger("data_handling")
 
 _policy_cache: dict[tuple[str, int], LoadedPolicy | PolicyMapError] = {}
 _model_cache: dict[int, tuple[Any, Infrastructure]] = {}
+_plan_cache: dict[tuple[str, int], Infrastructure] = {}
 
 
 @dataclass
@@ -52,6 +54,27 @@ def current_policy() -> LoadedPolicy | PolicyMapError:
                 logger.warning("%s: %s", loaded.path, warning)
             _policy_cache[key] = loaded
     return _policy_cache[key]
+
+
+def model_for_conf(graph: Any, conf: dict[str, Any]) -> Infrastructure:
+    """The model a resource configuration belongs to: its plan's in a plan scan, else the graph's."""
+    plan_file = conf.get("__file__")
+    plan_file = plan_file[0] if isinstance(plan_file, list) and plan_file else plan_file
+    if isinstance(plan_file, str) and plan_file.endswith(".json"):
+        return plan_model(plan_file)
+    return model_for(graph)
+
+
+def plan_model(path: str) -> Infrastructure:
+    """The model of a plan file, built once per file version."""
+    try:
+        key = (path, os.stat(path).st_mtime_ns)
+    except OSError:
+        key = (path, -1)
+    if key not in _plan_cache:
+        _plan_cache.clear()
+        _plan_cache[key] = build_from_plan(load_plan(path), path)
+    return _plan_cache[key]
 
 
 def model_for(graph: Any) -> Infrastructure:

@@ -75,6 +75,12 @@ class Infrastructure:
         return cached
 
     def _resolve_provider(self, resource: Resource) -> Resolution[ProviderBlock]:
+        if resource.provider_key is not None:  # read from a plan: Terraform resolved it already
+            stated = self._providers.get(resource.provider_key)
+            if stated is None:
+                return Unknown(f'the plan names provider configuration "{resource.provider_key[2]}" for '
+                               f"{resource.address}, but does not describe it")
+            return Known(stated, stated.describe())
         reference, module, root = resource.provider_ref, resource.module, resource.root_dir
         trail = []
         while True:
@@ -110,7 +116,8 @@ class Infrastructure:
     def region_of(self, resource: Resource) -> Resolution[str]:
         """Resource `region` argument (AWS provider v6), else the region of the provider it uses."""
         if resource.get("region") is not None:  # region = null means "not set": the provider's applies
-            return region_value(resource.get("region"), f"region argument of {resource.describe()}")
+            what = "planned region" if resource.provider_key is not None else "region argument"
+            return region_value(resource.get("region"), f"{what} of {resource.describe()}")
         provider = self.provider_of(resource)
         if isinstance(provider, Unknown):
             return Unknown(f"the provider of {resource.address} cannot be resolved: {provider.reason}; "
@@ -130,6 +137,8 @@ class Infrastructure:
         for key in ("tags", "tags_all"):
             if key in resource.config:
                 sources.append((f"{key} of {resource.describe()}", _plain_tags(resource.get(key))))
+        if resource.provider_key is not None and "tags_all" in resource.config:
+            return sources  # a plan's tags_all already merges the provider's default_tags
         provider = self.provider_of(resource)
         if isinstance(provider, Known):
             default_tags = provider.value.get("default_tags")

@@ -12,7 +12,9 @@ ModuleKey = tuple[str, str]  # (root module directory, module instance address; 
 
 
 def _where(file_path: str, line: int) -> str:
-    return f"{os.path.basename(file_path)}:{line}" if file_path else "unknown file"
+    if not file_path:
+        return "unknown file"
+    return f"{os.path.basename(file_path)}:{line}" if line else os.path.basename(file_path)
 
 
 @dataclass(eq=False)
@@ -60,6 +62,8 @@ class Resource:
     line: int = 0
     references: list[tuple[str, Resource]] = field(default_factory=list)  # (attribute, target)
     mode: str = "resource"  # "resource", or "data" for a data source (data.aws_iam_policy_document.x)
+    # A plan states the provider configuration each resource uses (root_dir, module, local name): no resolution.
+    provider_key: tuple[str, str, str] | None = None
 
     @property
     def module_key(self) -> ModuleKey:

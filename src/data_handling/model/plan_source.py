@@ -1,0 +1,289 @@
+"""Build the infrastructure records from a Terraform plan (`terraform show -json plan.out`).
+
+A plan knows what source cannot: module expansions, `for_each`/`count` instances, the pipeline's variable
+values and, with AWS provider v6, each resource's effective region. What it does not record (locals, module
+variables, values unknown until apply) stays unknown. The records are the same as for source, so every rule
+runs unchanged:
+
+- values: `resource_changes[].change.after`, wrapped like checkov's HCL configuration (one-element lists);
+  an attribute unknown until apply keeps its configuration expression as text (`aws_kms_key.k.arn`);
+- provider: the resource's `provider_config_key` (Terraform already resolved providers passed into modules)
+  into `configuration.provider_config`, whose expressions are constants or root variables the plan records;
+- references: from the `configuration` expressions, followed through module outputs and module inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from data_handling.model.addresses import split_address, strip_instance_key
+from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.records import ProviderBlock, Resource
+
+
+class PlanError(ValueError):
+    """The file is not a Terraform plan in JSON form; the message says why."""
+
+
+_SKIPPED_REFERENCE_ROOTS = ("each.", "count.", "path.", "terraform.", "self.")
+
+
+def load_plan(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            plan = json.load(handle)
+    except OSError as error:
+        raise PlanError(f"{path}: cannot be read: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise PlanError(f"{path}: not JSON: {error}") from None
+    check_plan(plan, path)
+    return plan
+
+
+def check_plan(plan: Any, path: str) -> None:
+    """Refuse JSON that is not `terraform show -json` output of a plan."""
+    if not isinstance(plan, dict) or "format_version" not in plan:
+        raise PlanError(f"{path}: not a Terraform plan (no format_version; produce it with "
+                        "`terraform show -json plan.out`)")
+    major = str(plan["format_version"]).split(".", 1)[0]
+    if major != "1":
+        raise PlanError(f"{path}: unsupported plan format_version {plan['format_version']!r} (1.x is supported)")
+    if "resource_changes" not in plan and "planned_values" not in plan:
+        raise PlanError(f"{path}: a Terraform state or configuration, not a plan (no resource_changes)")
+    if not isinstance(plan.get("configuration", {}), dict) or not isinstance(plan.get("resource_changes", []), list):
+        raise PlanError(f"{path}: malformed plan (configuration or resource_changes has the wrong type)")
+
+
+def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
+    root_dir = os.path.dirname(os.path.abspath(path))
+    configuration = plan.get("configuration") or {}
+    variables = {name: (entry or {}).get("value") for name, entry in (plan.get("variables") or {}).items()}
+    modules = _config_modules(configuration.get("root_module") or {})
+
+    providers = []
+    provider_keys: dict[str, tuple[str, str, str]] = {}
+    for key, config in (configuration.get("provider_config") or {}).items():
+        module, _, local_name = key.rpartition(":")
+        local_name = config.get("name", local_name) + (f".{config['alias']}" if config.get("alias") else "")
+        expressions = config.get("expressions") or {}
+        values = _expressions_as_config(expressions, variables if not module else {})
+        providers.append(ProviderBlock(root_dir=root_dir, module=module, local_name=local_name, config=values,
+                                       file_path=path))
+        provider_keys[key] = (root_dir, module, local_name)
+
+    records: list[Resource] = []
+    pending: list[tuple[Resource, str, dict[str, Any]]] = []  # resource, config path, configuration entry
+    for change in _changes(plan):
+        address = change["address"]
+        instance = change.get("module_address", "")
+        config_path = _config_path(instance)
+        entry = modules.get(config_path, {}).get("resources", {}).get(_config_address(address, instance), {})
+        after = ((change.get("change") or {}).get("after")) or change.get("values") or {}
+        unknown = ((change.get("change") or {}).get("after_unknown")) or {}
+        config = _values_as_config(after, unknown, entry.get("expressions") or {})
+        config["__address__"] = address
+        resource = Resource(
+            address=address, type=change.get("type", ""), name=change.get("name", ""), root_dir=root_dir,
+            module=instance, config=config, file_path=path,
+            mode="data" if change.get("mode") == "data" else "resource",
+            provider_key=provider_keys.get(entry.get("provider_config_key", "")),
+        )
+        records.append(resource)
+        pending.append((resource, config_path, entry))
+
+    by_module: dict[str, list[Resource]] = {}
+    for resource in records:
+        by_module.setdefault(resource.module, []).append(resource)
+    for resource, config_path, entry in pending:
+        found: dict[tuple[str, int], tuple[str, Resource]] = {}
+        for label, reference in _expression_references(entry.get("expressions") or {}):
+            for target in _resolve(reference, config_path, resource.module, modules, by_module, set()):
+                if target is not resource:
+                    found[(label, id(target))] = (label, target)
+        resource.references = list(found.values())
+    return Infrastructure(records, providers, [])
+
+
+# --- reading the plan ------------------------------------------------------------------------------------
+
+def _changes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """resource_changes (what will exist after apply), plus data sources read during planning."""
+    seen = set()
+    for change in plan.get("resource_changes") or []:
+        if "delete" in ((change.get("change") or {}).get("actions") or []) and \
+                (change.get("change") or {}).get("after") is None:
+            continue  # being destroyed: nothing of it remains
+        seen.add(change.get("address"))
+        yield change
+    prior = ((plan.get("prior_state") or {}).get("values") or {}).get("root_module") or {}
+    for state_resource in _state_resources(prior):
+        if state_resource.get("mode") == "data" and state_resource.get("address") not in seen:
+            module = state_resource["address"].rsplit(".data.", 1)[0] if ".data." in state_resource["address"] \
+                else ""
+            yield {**state_resource, "module_address": module}
+
+
+def _state_resources(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from module.get("resources") or []
+    for child in module.get("child_modules") or []:
+        yield from _state_resources(child)
+
+
+def _config_modules(root: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Configuration modules by static path ('' root, 'module.a.module.b'): resources by address, calls, outputs."""
+    modules: dict[str, dict[str, Any]] = {}
+
+    def visit(module: dict[str, Any], path: str) -> None:
+        modules[path] = {
+            "resources": {r.get("address", ""): r for r in module.get("resources") or []},
+            "calls": module.get("module_calls") or {},
+            "outputs": module.get("outputs") or {},
+        }
+        for name, call in (module.get("module_calls") or {}).items():
+            visit(call.get("module") or {}, f"{path}.module.{name}" if path else f"module.{name}")
+
+    visit(root, "")
+    return modules
+
+
+def _config_path(instance: str) -> str:
+    return ".".join(strip_instance_key(part) for part in split_address(instance)) if instance else ""
+
+
+def _config_address(address: str, instance: str) -> str:
+    """The resource's address inside its module, without instance key: aws_s3_bucket.this."""
+    local = address[len(instance) + 1:] if instance else address
+    parts = split_address(local)
+    return ".".join(strip_instance_key(part) for part in parts)
+
+
+# --- values ----------------------------------------------------------------------------------------------
+
+def _values_as_config(after: Any, unknown: Any, expressions: Any) -> dict[str, Any]:
+    """Plan values in checkov's shape: attributes wrapped in one-element lists, blocks as lists of dicts."""
+    config: dict[str, Any] = {}
+    if not isinstance(after, dict):
+        return config
+    for key, value in after.items():
+        if value is None and isinstance(unknown, dict) and unknown.get(key) is True:
+            continue
+        config[key] = _wrap(value, unknown.get(key) if isinstance(unknown, dict) else None,
+                            expressions.get(key) if isinstance(expressions, dict) else None)
+    for key, flag in (unknown.items() if isinstance(unknown, dict) else ()):
+        if flag is True and key not in config:
+            expression = expressions.get(key) if isinstance(expressions, dict) else None
+            config[key] = [_expression_text(expression)]
+    return config
+
+
+def _wrap(value: Any, unknown: Any, expression: Any) -> Any:
+    is_attribute = isinstance(expression, dict) and bool({"constant_value", "references"} & expression.keys())
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value) and not is_attribute:
+        # Nested blocks: each block's attributes wrapped in turn.
+        unknowns = unknown if isinstance(unknown, list) else []
+        expressions = expression if isinstance(expression, list) else []
+        return [_values_as_config(item, unknowns[i] if i < len(unknowns) else {},
+                                  expressions[i] if i < len(expressions) else {})
+                for i, item in enumerate(value)]
+    return [value]
+
+
+def _expression_text(expression: Any) -> str:
+    """An unknown value shown as the expression that will produce it (as checkov shows unrendered HCL)."""
+    if isinstance(expression, dict):
+        references = expression.get("references") or []
+        if references:
+            return str(references[0])
+    return "${unknown until apply}"
+
+
+def _expressions_as_config(expressions: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+    """A provider block's expressions as values: constants, and root variables the plan records."""
+    config: dict[str, Any] = {}
+    for key, expression in expressions.items():
+        if isinstance(expression, list):
+            config[key] = [_expressions_as_config(block, variables) for block in expression if isinstance(block, dict)]
+        elif isinstance(expression, dict) and "constant_value" in expression:
+            config[key] = [expression["constant_value"]]
+        elif isinstance(expression, dict):
+            references = expression.get("references") or []
+            variable = next((ref[4:] for ref in references if ref.startswith("var.")), None)
+            if len(references) == 1 and variable in variables:
+                config[key] = [variables[variable]]
+            else:
+                config[key] = [references[0] if references else "${unknown until apply}"]
+    return config
+
+
+# --- references ------------------------------------------------------------------------------------------
+
+def _expression_references(expressions: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(attribute path, reference) for every reference in a resource's expressions."""
+    if isinstance(expressions, list):
+        for block in expressions:
+            yield from _expression_references(block, prefix)
+        return
+    if not isinstance(expressions, dict):
+        return
+    if "references" in expressions or "constant_value" in expressions:
+        for reference in expressions.get("references") or []:
+            yield prefix, reference
+        return
+    for key, value in expressions.items():
+        yield from _expression_references(value, f"{prefix}.{key}" if prefix else key)
+
+
+_RESOURCE_REFERENCE = re.compile(r"^(data\.)?([a-z0-9]+_[a-z0-9_]+)\.([A-Za-z0-9_-]+)")
+
+
+def _resolve(reference: str, config_path: str, instance: str, modules: dict[str, dict[str, Any]],
+             by_module: dict[str, list[Resource]], seen: set[tuple[str, str, str]]) -> list[Resource]:
+    """The resources a reference written in module `config_path` (instance `instance`) points at."""
+    if (reference, config_path, instance) in seen or reference.startswith(_SKIPPED_REFERENCE_ROOTS):
+        return []
+    seen.add((reference, config_path, instance))
+    parts = split_address(reference)
+    if parts[0] == "module" and len(parts) >= 3:
+        call = strip_instance_key(parts[1])
+        child_path = f"{config_path}.module.{call}" if config_path else f"module.{call}"
+        child_instances = _instances(by_module, instance, call, parts[1])
+        output = modules.get(child_path, {}).get("outputs", {}).get(parts[2], {})
+        found = []
+        for output_reference in (output.get("expression") or {}).get("references") or []:
+            for child_instance in child_instances:
+                found += _resolve(output_reference, child_path, child_instance, modules, by_module, seen)
+        return found
+    if parts[0] == "var" and len(parts) >= 2 and config_path:
+        parent_path, _, call_name = config_path.rpartition(".module.")
+        if not call_name:
+            parent_path, call_name = "", config_path.removeprefix("module.")
+        call = modules.get(parent_path, {}).get("calls", {}).get(call_name, {})
+        expression = (call.get("expressions") or {}).get(parts[1]) or {}
+        parent_instance = instance.rpartition(".module.")[0] if ".module." in instance else ""
+        found = []
+        for _, parent_reference in _expression_references(expression):
+            found += _resolve(parent_reference, parent_path, parent_instance, modules, by_module, seen)
+        return found
+    match = _RESOURCE_REFERENCE.match(reference)
+    if not match:
+        return []  # locals and other values the plan does not record
+    mode = "data" if match.group(1) else "resource"
+    return [r for r in by_module.get(instance, []) if r.mode == mode and r.type == match.group(2)
+            and strip_instance_key(split_address(r.address)[-1]) == match.group(3)]
+
+
+def _instances(by_module: dict[str, list[Resource]], parent: str, call: str, written: str) -> list[str]:
+    """Instance addresses of a module call (module.x, or each module.x["k"]) that hold resources."""
+    prefix = f"{parent}.module." if parent else "module."
+    wanted = prefix + written
+    names = set()
+    for module in by_module:
+        if module == wanted or module.startswith(wanted + ".") or (
+                "[" not in written and (module.startswith(prefix + call + "[") or module == prefix + call)):
+            head = module[len(prefix):]
+            names.add(prefix + split_address(head)[0])
+    return sorted(names)
