@@ -40,6 +40,13 @@ class Classification:
             return None
         return max(self.declarations, key=lambda d: SENSITIVITY[d.data_class])
 
+    def describe(self) -> str:
+        """The effective class and where it was declared: 'confidential (tag data_class = ... in ...)'."""
+        deciding = self.deciding
+        if deciding is not None:
+            return f"{deciding.data_class} ({deciding.source})"
+        return f"{self.effective} (classification.default of the policy map)"
+
     def at_least(self, data_class: str) -> bool:
         effective = self.effective
         return effective is not None and SENSITIVITY[effective] >= SENSITIVITY[data_class]

@@ -22,33 +22,30 @@ def evaluate(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Ou
     classification = classify(resource, infra, policy)
     if not classification.at_least("confidential"):
         return None
-    data_class = f"{classification.effective} ({classification.deciding.source})" if classification.deciding \
-        else f"{classification.effective} (classification.default)"
+    holds = f"{resource.address} holds {classification.describe()} data"
     residency = policy.residency
 
     tenant = tenant_of(resource, infra, policy)
     if isinstance(tenant, Unknown):
-        return fail(f"{resource.address} is {data_class}, but its tenant cannot be resolved: {tenant.reason}.")
+        return fail(f"{holds}, but its tenant cannot be resolved: {tenant.reason}.")
     if tenant is not None:
         listed = policy.tenant(tenant.value)
         if listed is None:
             known = ", ".join(residency.tenants) or "none"
-            return fail(f'{resource.address} is {data_class} and names tenant "{tenant.value}" ({tenant.source}), '
-                        f"which residency.tenants does not list (known tenants: {known}), so its home region "
-                        "is unknown.")
+            return fail(f'{holds} of tenant "{tenant.value}" ({tenant.source}), which residency.tenants does not '
+                        f"list (known tenants: {known}), so its home region is unknown.")
         tenant_name, entry = listed
-        allowed, owner = [entry.home_region], f'tenant "{tenant_name}" (home region {entry.home_region})'
+        allowed = [entry.home_region]
+        must = f'of tenant "{tenant_name}" ({tenant.source}), whose home region is {entry.home_region}'
     elif residency.home_regions:
         allowed = list(residency.home_regions)
-        owner = f"no tenant; residency.home_regions: {', '.join(allowed)}"
+        must = f"with no tenant tag, so it must sit in one of residency.home_regions ({', '.join(allowed)})"
     else:
         return PASS  # no tenant and no home_regions: the contract sets no region for it
 
     region = infra.region_of(resource)
     if isinstance(region, Unknown):
-        return fail(f"{resource.address} is {data_class} ({owner}), but its region cannot be determined: "
-                    f"{region.reason}.")
+        return fail(f"{holds} {must}, but its region cannot be determined: {region.reason}.")
     if region.value not in allowed:
-        return fail(f"{resource.address} is {data_class} ({owner}) but is created in {region.value} "
-                    f"({region.source}).")
+        return fail(f"{holds} {must}, but it is created in {region.value} ({region.source}).")
     return PASS
