@@ -35,7 +35,7 @@ def test_findings_exit_one_and_json_output_lists_them():
     report = json.loads(done.stdout)
     failed = {(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]}
     assert ("CKV_DH_101", "aws_s3_bucket.acme_in_us") in failed
-    assert {c["check_id"] for c in report["results"]["failed_checks"]} <= {"CKV_DH_100", "CKV_DH_101"}
+    assert all(c["check_id"].startswith("CKV_DH_") for c in report["results"]["failed_checks"])
 
 
 def test_policy_map_from_environment_variable():

@@ -7,6 +7,7 @@ unparsable input, a check that did not load, did not run or raised).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from data_handling import __version__
 from data_handling.model.plan_source import PlanError, load_plan
+from data_handling.output import findings as output_findings
+from data_handling.output import sarif, summary
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load
 
@@ -51,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with a plan: the Terraform source tree, so findings point at source files and lines")
     scan.add_argument("--with-builtin-checks", action="store_true",
                       help="also run checkov's built-in checks (CKV_AWS_144 is skipped: it contradicts the policy)")
+    scan.add_argument("--sarif-file", help=f"write the SARIF here (implies --output sarif; default: stdout, or "
+                      f"{sarif.FILE_NAME} in --output-file-path)")
+    scan.add_argument("--sarif-category", default=sarif.DEFAULT_CATEGORY,
+                      help="the SARIF run's automationDetails.id, one per upload category (default: %(default)s)")
+    scan.add_argument("--repo-root", help="directory the SARIF and summary paths are relative to (default: the git "
+                      "work tree holding PATH, else the current directory)")
+    scan.add_argument("--summary-file", help="append a Markdown summary of the findings to this file "
+                      "(e.g. $GITHUB_STEP_SUMMARY)")
     return parser
 
 
@@ -71,7 +82,9 @@ def scan(args: argparse.Namespace) -> int:
     # The checks run inside checkov and find the map through the environment: pin them to this one.
     os.environ[ENV_VAR] = str(Path(loaded.path).resolve())
     reports = _run_checkov(target, args, loaded)
-    return _verdict(reports, loaded, args.with_builtin_checks)
+    verdict = _verdict(reports, loaded, args.with_builtin_checks)
+    _write_own_outputs(reports, target, args, loaded)
+    return verdict
 
 
 def _scan_target(path: Path) -> Path:
@@ -102,11 +115,20 @@ def _checkov_arguments(target: Path, args: argparse.Namespace) -> list[str]:
         arguments += ["--skip-check", ",".join(CONFLICTING_BUILTINS)]
     else:
         arguments += ["--check", "CKV_DH_*"]
-    for output in args.output or ["cli"]:
+    # SARIF is ours (output/sarif.py), built from the reports; checkov writes the other formats.
+    for output in _checkov_outputs(args) or ["cli"]:
         arguments += ["--output", output]
-    if args.output_file_path:
+    if args.output_file_path and _checkov_outputs(args):
         arguments += ["--output-file-path", args.output_file_path]
     return arguments
+
+
+def _checkov_outputs(args: argparse.Namespace) -> list[str]:
+    return [output for output in args.output or ["cli"] if output != "sarif"]
+
+
+def _wants_sarif(args: argparse.Namespace) -> bool:
+    return "sarif" in (args.output or []) or bool(args.sarif_file)
 
 
 def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> list:
@@ -117,8 +139,33 @@ def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -
     run_record.reset()
     os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
     checkov = Checkov(_checkov_arguments(target, args))
-    checkov.run()
+    if _checkov_outputs(args):
+        checkov.run()
+    else:  # only our SARIF was asked for: checkov's console output would corrupt it on stdout
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            checkov.run()
     return list(checkov.scan_reports)
+
+
+def _write_own_outputs(reports: list, target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> None:
+    """Our SARIF and Markdown summary, from the same findings (waived and skipped ones are not in the SARIF)."""
+    if not (_wants_sarif(args) or args.summary_file):
+        return
+    repo_root = output_findings.repository_root(target, args.repo_root)
+    scan_root = target.resolve() if target.is_dir() else target.resolve().parent
+    plan_sources = args.repo_root_for_plan_enrichment
+    failed, skipped = output_findings.collect(reports, scan_root, args.with_builtin_checks,
+                                              Path(plan_sources).resolve() if plan_sources else None)
+    if _wants_sarif(args):
+        document = sarif.build(failed, repo_root, loaded.policy, args.sarif_category)
+        destination = (Path(args.sarif_file) if args.sarif_file
+                       else Path(args.output_file_path) / sarif.FILE_NAME if args.output_file_path else None)
+        sarif.write(document, destination)
+    if args.summary_file:
+        severities = {check_id: loaded.policy.severity_of(check_id) for check_id in CATALOGUE}
+        markdown = summary.render(failed, skipped, repo_root, target=args.path, policy_map=loaded.path,
+                                  severities=severities)
+        summary.append(Path(args.summary_file), markdown)
 
 
 def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:

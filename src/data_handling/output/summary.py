@@ -1,0 +1,133 @@
+"""A Markdown summary of a scan for a pull request's job summary ($GITHUB_STEP_SUMMARY).
+
+Findings are grouped by the policy clause they break, most severe first; each row names the resource, the
+file and line (linked to the commit when run in GitHub Actions) and what was found; each check's fix follows
+its table. Waived and skipped findings are listed apart, with their reasons, so a reviewer sees them too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from urllib.parse import quote
+
+from data_handling.output.findings import Finding, Location, relative_path
+from data_handling.policy.catalogue import CATALOGUE
+
+RANK = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
+BUILTIN_GROUP = "Checkov built-in checks"
+NO_SEVERITY = "-"  # built-in checks without a severity mapping
+
+
+def render(failed: Iterable[Finding], skipped: Iterable[Finding], repo_root: Path, *, target: str,
+           policy_map: str, severities: Mapping[str, str] | None = None,
+           environment: Mapping[str, str] | None = None) -> str:
+    """The summary. `severities` are the policy map's (overrides included); `environment` gives the GitHub
+    variables used to link files to the commit (default: os.environ)."""
+    failed, skipped = list(failed), list(skipped)
+    links = _blob_base(os.environ if environment is None else environment)
+    severities = severities or {}
+    lines = ["## Data-handling checks", ""]
+    if failed:
+        counts = defaultdict(int)
+        for finding in failed:
+            counts[_severity(finding, severities)] += 1
+        by_severity = ", ".join(f"{counts[s]} {s.lower()}" for s in RANK if counts.get(s))
+        if counts.get(NO_SEVERITY):
+            by_severity += f"{', ' if by_severity else ''}{counts[NO_SEVERITY]} without a severity"
+        lines += [f"**{len(failed)} finding(s)** ({by_severity}) in `{target}`; policy map `{policy_map}`.", ""]
+    else:
+        lines += [f"No findings in `{target}`; policy map `{policy_map}`.", ""]
+
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for finding in failed:
+        groups[_group(finding)].append(finding)
+    for title, members in sorted(groups.items(), key=lambda item: _group_order(item, severities)):
+        lines += [f"### {title}", ""]
+        spec = CATALOGUE.get(members[0].check_id)
+        if spec:
+            lines += [f"> {spec.clause.quote}", "", f"[Policy]({spec.clause.url})", ""]
+        lines += ["| Check | Severity | Resource | Location | Found |", "|---|---|---|---|---|"]
+        members.sort(key=lambda f: (RANK.get(_severity(f, severities), 9), f.check_id, str(f.location.path),
+                                    f.location.start_line))
+        for finding in members:
+            lines.append("| " + " | ".join([
+                _check_link(finding), _severity(finding, severities), f"`{_cell(finding.resource)}`",
+                _where(finding, repo_root, links), _cell(_found(finding)),
+            ]) + " |")
+        lines.append("")
+        for check_id in dict.fromkeys(f.check_id for f in members):
+            if check_id in CATALOGUE:
+                lines += [f"**Fix ({check_id}):** {CATALOGUE[check_id].fix}", ""]
+
+    if skipped:
+        lines += [f"<details><summary>{len(skipped)} waived or skipped finding(s)</summary>", "",
+                  "| Check | Resource | Location | Reason |", "|---|---|---|---|"]
+        for finding in skipped:
+            lines.append(f"| {_check_link(finding)} | `{_cell(finding.resource)}` | "
+                         f"{_where(finding, repo_root, links)} | {_cell(finding.skip_reason or 'no reason given')} |")
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def append(path: Path, markdown: str) -> None:
+    """Append to the summary file, as GitHub expects of $GITHUB_STEP_SUMMARY (other steps may write too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def _severity(finding: Finding, severities: Mapping[str, str]) -> str:
+    return severities.get(finding.check_id) or finding.severity or NO_SEVERITY
+
+
+def _group(finding: Finding) -> str:
+    spec = CATALOGUE.get(finding.check_id)
+    return spec.clause.section if spec else BUILTIN_GROUP
+
+
+def _group_order(item: tuple[str, list[Finding]], severities: Mapping[str, str]) -> tuple:
+    title, members = item
+    worst = min(RANK.get(_severity(f, severities), 9) for f in members)
+    return (title == BUILTIN_GROUP, worst, title)
+
+
+def _check_link(finding: Finding) -> str:
+    return f"[{finding.check_id}]({finding.guideline})" if finding.guideline else finding.check_id
+
+
+def _found(finding: Finding) -> str:
+    for detail in finding.details:
+        if detail.startswith("Found: "):
+            return detail.removeprefix("Found: ")
+    extra = [d for d in finding.details if not d.startswith(("Policy: ", "Fix: "))]
+    return " ".join(extra) or finding.check_name
+
+
+def _where(finding: Finding, repo_root: Path, links: str | None) -> str:
+    shown = _file_line(finding.location, repo_root, links)
+    if finding.definition:
+        shown += f" (module call; defined at {_file_line(finding.definition, repo_root, links)})"
+    return shown
+
+
+def _file_line(location: Location, repo_root: Path, links: str | None) -> str:
+    relative = relative_path(location.path, repo_root)
+    lines = (f"{location.start_line}" if location.start_line == location.end_line
+             else f"{location.start_line}-{location.end_line}")
+    text = f"{relative or location.path}:{lines}"
+    if relative is None or not links:
+        return f"`{_cell(text)}`"
+    return f"[`{_cell(text)}`]({links}/{quote(relative)}#L{location.start_line}-L{location.end_line})"
+
+
+def _blob_base(environment: Mapping[str, str]) -> str | None:
+    server, repository, sha = (environment.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
+    return f"{server}/{repository}/blob/{sha}" if server and repository and sha else None
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")

