@@ -75,6 +75,8 @@ class DataHandlingCheck(BaseResourceCheck):
         if outcome is None:
             return CheckResult.UNKNOWN  # the rule does not apply to this resource: not reported
         if outcome.passed:
+            if outcome.found:  # a pass with a caveat (say, rotation of an external key cannot be verified)
+                self.details = [f"Note: {outcome.found}"]
             return CheckResult.PASSED
         return self._failure(resource.address, outcome, policy)
 

@@ -12,33 +12,47 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from data_handling.model.values import unwrap
+from data_handling.model.values import is_unrendered, unwrap
 
 
-def blocks(config: Any, name: str) -> tuple[list[dict[str, Any]], list[str]]:
+def blocks(config: Any, name: str, optional: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
     """The `name` blocks of a configuration: (blocks, problems). A problem says which dynamic block could not be
-    expanded and why; the blocks that could be read are still returned."""
+    expanded and why; the blocks that could be read are still returned.
+
+    Checkov 3.3 is ambiguous about empty dynamic blocks: a top-level one over an empty list or over a map becomes
+    one "phantom" block that still reads `attribute.value.name`, its for_each dropped; a nested one over an empty
+    list and one over a variable it could not evaluate both get `for_each = []`. For an `optional` block (DynamoDB
+    indexes, secret replicas, policy statements behind a condition: modules default them to none) that counts as
+    no block; otherwise it is reported as not evaluated.
+    """
     if not isinstance(config, dict):
         return [], []
     specs = _dynamic_specs(config, name)
-    iterators = [str(unwrap(spec.get("iterator")) or name) for spec in specs if isinstance(spec, dict)]
+    iterators = {name} | {str(unwrap(spec.get("iterator"))) for spec in specs
+                          if isinstance(spec, dict) and spec.get("iterator")}
     # Checkov also copies an unexpanded dynamic content under the block name: a placeholder, not a block.
     static = [entry for entry in _as_list(config.get(name)) if isinstance(entry, dict)
-              and not any(refers_to_iterator(entry, iterator) for iterator in iterators)]
-    placeholders: list[dict[str, Any]] = []
+              and not (specs and any(refers_to_iterator(entry, iterator) for iterator in iterators))]
     expanded: list[dict[str, Any]] = []
     problems: list[str] = []
+    written = unwrap(config.get(name))
+    if isinstance(written, str) and is_unrendered(written):  # a plan's "${unknown until apply}"
+        problems.append(f'the {name} block is "{written}", which could not be evaluated')
     for spec in specs:
-        if isinstance(spec, list):  # already rendered by checkov
-            expanded += [entry for entry in spec if isinstance(entry, dict)]
+        if isinstance(spec, list):  # rendered by checkov, or a phantom of what it could not render
+            rendered = [entry for entry in spec if isinstance(entry, dict)]
+            phantoms = [entry for entry in rendered if refers_to_iterator(entry, name)]
+            expanded += [entry for entry in rendered if entry not in phantoms]
+            if phantoms and not optional:
+                problems.append(f'dynamic "{name}" block: checkov could not expand it (its for_each is a map or '
+                                "could not be evaluated), so its blocks are unknown")
         elif isinstance(spec, dict):
             content = [entry for entry in _as_list(spec.get("content")) if isinstance(entry, dict)]
-            placeholders += content
-            entries, problem = _expand(name, spec, content)
+            entries, problem = _expand(name, spec, content, optional)
             expanded += entries
             if problem:
                 problems.append(problem)
-    result = [entry for entry in static if entry not in placeholders]
+    result = list(static)
     result += [entry for entry in expanded if entry not in result]
     return result, problems
 
@@ -82,8 +96,11 @@ def _dynamic_specs(config: dict[str, Any], name: str) -> list[Any]:
     return specs
 
 
-def _expand(name: str, spec: dict[str, Any], content: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+def _expand(name: str, spec: dict[str, Any], content: list[dict[str, Any]],
+            optional: bool) -> tuple[list[dict[str, Any]], str]:
     iterator = str(unwrap(spec.get("iterator")) or name)
+    if spec.get("for_each") == [] and not optional:  # a literal [] arrives as [[]]: this may be an unknown value
+        return [], f'dynamic "{name}" block: for_each is empty or could not be evaluated'
     items = _items(spec.get("for_each"), content, iterator)
     if items is None:
         return [], f'dynamic "{name}" block: for_each = {spec.get("for_each")!r} could not be evaluated'

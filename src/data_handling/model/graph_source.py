@@ -113,7 +113,7 @@ def build_from_graph(graph: Any) -> Infrastructure:
             blocks[index] = (root_dir, module, file_path, kind, (resource_type, name))
             resources[index] = Resource(
                 address=address, type=resource_type, name=name, root_dir=root_dir, module=module,
-                config=config, file_path=file_path, line=int(config.get("__start_line__") or 0), mode=kind,
+                config=config, file_path=file_path, line=int(unwrap(config.get("__start_line__")) or 0), mode=kind,
             )
         elif kind == "provider":
             _, config = _single(attributes.get("config_"))

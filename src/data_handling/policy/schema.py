@@ -254,6 +254,8 @@ DEFAULT_CARD_FIELD_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 DEFAULT_TOKENISED_FIELD_PATTERNS: tuple[str, ...] = (
     r"token", r"(^|_)last_?4(_|$)", r"(^|_)last_?four(_|$)", r"payment_?method_?id", r"fingerprint",
+    # The processor's verdict on a CVV (Stripe's cvc_check: pass/fail), not the CVV itself.
+    r"(^|_)(cvv|cvc|cvn)2?_(check|checked|result|status|verified)$",
 )
 
 
