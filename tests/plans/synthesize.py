@@ -99,19 +99,32 @@ def _known(value: Any) -> bool:
     return True
 
 
-def planned_values(resource: Resource, infra: Any, provider_v6: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A block's known values and, as Terraform's after_unknown does, the attributes unknown until apply."""
     after: dict[str, Any] = {}
-    unknown: dict[str, Any] = {"id": True, "arn": True}
-    for key, value in resource.config.items():
+    unknown: dict[str, Any] = {}
+    for key, value in body.items():
         if key.startswith("__") or key in _META or key == "dynamic":
             continue
-        plain = _plain_block(value)
+        if isinstance(value, list) and value and all(_is_block_body(v) for v in value):
+            halves = [_split(block) for block in value]  # nested blocks: unknown leaves only
+            after[key] = [known for known, _ in halves]
+            if any(missing for _, missing in halves):
+                unknown[key] = [missing for _, missing in halves]
+            continue
+        plain = _plain(value)
         if isinstance(plain, str):
             plain = evaluate_merge(plain) or plain  # as the model does: checkov sometimes leaves merge() as text
         if _known(plain):
             after[key] = plain
         else:
             unknown[key] = True
+    return after, unknown
+
+
+def planned_values(resource: Resource, infra: Any, provider_v6: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    after, unknown = _split(resource.config)
+    unknown.update({"id": True, "arn": True})
     if resource.mode == "resource":
         merged: dict[str, Any] = {}
         tags_known = True

@@ -156,6 +156,8 @@ class Infrastructure:
             return provider
         block = provider.value
         allowed = block.get("allowed_account_ids")
+        if isinstance(allowed, str | int) and not isinstance(allowed, bool):
+            allowed = [allowed]  # a plan records `[var.account]` by its variable's value alone
         if isinstance(allowed, list) and allowed:
             accounts = [_account(value) for value in allowed]
             if all(accounts):
