@@ -53,8 +53,10 @@ def test_approved_and_harmless_names_match_no_forbidden_pattern(name):
 
 
 def test_url_path_is_not_approved_and_with_the_url_pattern_forbidden():
-    assert judge_field("url_path", REPOSITORY_MAP).reason == "not on telemetry.approved_fields"
+    defaults_only = parse("version: 1\n", "pm.yaml")[0]  # no forbidden_fields: unlisted is "not approved"
+    assert judge_field("url_path", defaults_only).reason == "not on telemetry.approved_fields"
     assert "never by URL path" in judge_field("url_path", FIXTURE_MAP).reason
+    assert "never by URL path" in judge_field("url_path", REPOSITORY_MAP).reason
     assert judge_field("route", FIXTURE_MAP).allowed
 
 
@@ -67,8 +69,12 @@ def test_proposed_patterns_for_the_rest_of_the_policy_list(name, fragment):
 
 
 def test_what_a_field_carries_decides_not_its_key():
-    route_is_a_path = judge_field("route", REPOSITORY_MAP, carries=("url_path",), forbidden=(URL_PATH,))
+    route_is_a_path = judge_field("route", parse("version: 1\n", "pm.yaml")[0], carries=("url_path",),
+                                  forbidden=(URL_PATH,))
     assert not route_is_a_path.allowed and route_is_a_path.reason == URL_PATH
+    # With the repository map, its own URL-path pattern names the reason first.
+    route_is_a_path = judge_field("route", REPOSITORY_MAP, carries=("url_path",), forbidden=(URL_PATH,))
+    assert not route_is_a_path.allowed and "never by URL path" in route_is_a_path.reason
     ip = judge_field("ip", REPOSITORY_MAP, carries=("client_ip_address",), forbidden=(IP_ADDRESS,))
     assert ip.reason.startswith("IP addresses never flow centrally") and "forbidden_fields pattern" in ip.reason
     assert judge_field("when", REPOSITORY_MAP, carries=("timestamp",)).allowed
