@@ -35,7 +35,9 @@ KNOWN_DIFFERENCES: dict[str, dict[tuple[str, str], tuple[str, str]]] = {
 
 
 def _policy_map_for(source: Path) -> Path:
-    return REPO / "policy_map.yaml" if "sample_infra" in source.parts else TEST_MAP
+    """The nearest policy_map.yaml walking up from the source directory (the repository's for sample_infra)."""
+    return next(directory / "policy_map.yaml" for directory in [source, *source.parents]
+                if (directory / "policy_map.yaml").is_file())
 
 
 @pytest.mark.parametrize(("source", "plan", "v6"), PLANS, ids=[p.name for _, p, _ in PLANS])

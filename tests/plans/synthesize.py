@@ -24,29 +24,44 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conftest import build_model
+from data_handling.model import dynamic_blocks
+from data_handling.model.expressions import Reference
 from data_handling.model.records import Resource
 from data_handling.model.values import Known, evaluate_merge, is_unrendered
 
-_REFERENCE = re.compile(r'(?<![\w.])((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+(?:\[[^\]]*\])?(?:\.[A-Za-z0-9_-]+)*)')
-_ROOTS = ("var", "local", "module", "data", "each", "count", "path", "self")
+_REFERENCE = re.compile(r'(?<![\w.])((?:data\.)?[a-z][a-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[[^\]]*\])+)')
+_STEP = re.compile(r'\.[A-Za-z_][A-Za-z0-9_-]*|\[[^\]]*\]')
+_ROOTS = ("var", "local", "module", "data", "each", "count", "path", "self", "terraform")
 _META = {"provider", "count", "for_each", "depends_on", "lifecycle", "providers", "source", "version"}
 
 
 def references_in(text: str) -> list[str]:
-    found = []
+    """The references of an expression as Terraform's jsonconfig lists them: the full traversal, then each shorter
+    one down to the referenced object (`aws_x.y[0].arn`, `aws_x.y[0]`), then a keyed resource without its key
+    (`aws_x.y`) and a module output's module call (`module.m.out` -> `module.m`)."""
+    found: list[str] = []
     for expression in re.findall(r"\$\{(.*?)\}", text):
         for match in _REFERENCE.findall(expression):
-            root = match.split(".", 1)[0]
-            if root in _ROOTS or "_" in root:
-                parts = match.split(".")
-                keep = 3 if root in ("data", "module") else 2
-                for size in range(len(parts), keep - 1, -1):  # Terraform lists the attribute and its object
-                    candidate = ".".join(parts[:size])
-                    if candidate not in found:
-                        found.append(candidate)
-                    if root in ("var", "local"):
-                        break
+            root = match.split(".", 1)[0].split("[", 1)[0]
+            if root not in _ROOTS and "_" not in root:
+                continue
+            steps = _STEP.findall(match[len(root):])
+            if not steps or not steps[0].startswith("."):
+                continue
+            size = {"data": 2}.get(root, 1)  # steps of the referenced object after the root
+            keyed = root not in ("var", "local", "each", "count", "path", "self", "terraform") and \
+                len(steps) > size and steps[size].startswith("[")
+            size += keyed
+            output = root == "module" and len(steps) > size and steps[size].startswith(".")
+            if len(steps) < size:
+                continue
+            listed = [root + "".join(steps[:end]) for end in range(len(steps), size - 1, -1)]
+            if output:
+                listed = [root + "".join(steps[:end]) for end in range(len(steps), size, -1)]
+                listed.append(root + "".join(steps[:size]))
+            elif keyed and root != "module":
+                listed.append(root + "".join(steps[:size - 1]))
+            found += [reference for reference in listed if reference not in found]
     return found
 
 
@@ -89,9 +104,14 @@ def _plain_block(value: Any) -> Any:
     return _plain(value)
 
 
+# A reference checkov (or the dynamic block expansion) leaves as text: an attribute of a resource not yet created,
+# which Terraform cannot know before apply.
+_RESOURCE_ATTRIBUTE = re.compile(r'^(data\.)?[a-z0-9]+_[a-z0-9_]+\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.[A-Za-z0-9_.]+$')
+
+
 def _known(value: Any) -> bool:
     if isinstance(value, str):
-        return not is_unrendered(value)
+        return not is_unrendered(value) and not _RESOURCE_ATTRIBUTE.match(value)
     if isinstance(value, dict):
         return all(_known(v) for v in value.values())
     if isinstance(value, list):
@@ -99,14 +119,15 @@ def _known(value: Any) -> bool:
     return True
 
 
-def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A block's known values and, as Terraform's after_unknown does, the attributes unknown until apply."""
+def _split(body: dict[str, Any], attributes: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A block's known values and, as Terraform's after_unknown does, the attributes unknown until apply.
+    `attributes`: keys written as attributes (checkov renders a map argument such as `tags = var.tags` like a block)."""
     after: dict[str, Any] = {}
     unknown: dict[str, Any] = {}
     for key, value in body.items():
         if key.startswith("__") or key in _META or key == "dynamic":
             continue
-        if isinstance(value, list) and value and all(_is_block_body(v) for v in value):
+        if key not in attributes and isinstance(value, list) and value and all(_is_block_body(v) for v in value):
             halves = [_split(block) for block in value]  # nested blocks: unknown leaves only
             after[key] = [known for known, _ in halves]
             if any(missing for _, missing in halves):
@@ -122,8 +143,66 @@ def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return after, unknown
 
 
+def build_model(root: Path) -> Any:
+    """The infrastructure model of a Terraform directory as the checks see it: checkov's graph, indexed for the
+    dynamic blocks Terraform expands (model/dynamic_blocks.py)."""
+    from checkov.common.graph.db_connectors.rustworkx.rustworkx_db_connector import RustworkxConnector
+    from checkov.terraform.graph_manager import TerraformGraphManager
+
+    from data_handling.model.graph_source import build_from_graph
+
+    manager = TerraformGraphManager(db_connector=RustworkxConnector())
+    local_graph, _ = manager.build_graph_from_source_directory(str(root), render_variables=True)
+    graph = manager.save_graph(local_graph)
+    dynamic_blocks.observe(graph)
+    return build_from_graph(graph)
+
+
+def expanded_config(resource: Resource) -> tuple[dict[str, Any], set[str]]:
+    """The resource's configuration with its dynamic blocks expanded, as Terraform plans them (`dynamic` itself is
+    gone from a plan), and the block names whose for_each cannot be known before apply."""
+    config = dict(resource.config)
+    for key, value in resource.config.items():  # a value checkov left as an expression Terraform evaluates
+        if not key.startswith("__") and is_unrendered(_plain(value)):
+            evaluated = _texts(dynamic_blocks.value_of(resource, key))
+            if not is_unrendered(evaluated):
+                config[key] = [evaluated]
+    written = dynamic_blocks._written(resource)
+    if not written:
+        return config, set()
+    names = dynamic_blocks._names(written.get("dynamic")) + [
+        name for name, value in written.items() if name != "dynamic" and dynamic_blocks._has_dynamic(value)]
+    config.pop("dynamic", None)
+    unknown = set()
+    for name in dict.fromkeys(names):
+        found, missing = dynamic_blocks.blocks(resource, name)
+        if missing:
+            unknown.add(name)
+            config.pop(name, None)
+        elif found:
+            config[name] = _texts(found)
+        else:
+            config.pop(name, None)
+    return config, unknown
+
+
+def _texts(value: Any) -> Any:
+    """An evaluated value with each reference to another object as its text (`aws_kms_key.k.arn`)."""
+    if isinstance(value, Reference):
+        return value.text
+    if isinstance(value, dict):
+        return {key: _texts(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_texts(item) for item in value]
+    return value
+
+
 def planned_values(resource: Resource, infra: Any, provider_v6: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    after, unknown = _split(resource.config)
+    config, unknown_blocks = expanded_config(resource)
+    written = dynamic_blocks._written(resource) or {}
+    after, unknown = _split(config, frozenset(key for key, value in written.items() if not (
+        isinstance(value, list) and value and all(_is_block_body(v) for v in value))))
+    unknown.update({name: True for name in unknown_blocks})
     unknown.update({"id": True, "arn": True})
     if resource.mode == "resource":
         merged: dict[str, Any] = {}

@@ -430,6 +430,10 @@ def input_references(infra: Infrastructure, resource: Resource) -> list[tuple[st
     """(input path, resource) for every resource the arguments of the module call creating `resource` refer
     to: where a value passed into a module (a destination bucket ARN inside a map) points."""
     facts = facts_for(resource)
+    if facts is None and resource.module:  # a plan: its configuration records the module call's arguments
+        from data_handling.model.plan_source import module_input_references
+
+        return module_input_references(resource)
     if facts is None or not resource.module:
         return []
     found = []

@@ -84,7 +84,8 @@ def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
         entry = modules.get(config_path, {}).get("resources", {}).get(_config_address(address, instance), {})
         after = ((change.get("change") or {}).get("after")) or change.get("values") or {}
         unknown = ((change.get("change") or {}).get("after_unknown")) or {}
-        config = _values_as_config(after, unknown, entry.get("expressions") or {})
+        config = _values_as_config(after, unknown, _through_inputs(entry.get("expressions") or {}, config_path,
+                                                                   modules))
         config["__address__"] = address
         resource = Resource(
             address=address, type=change.get("type", ""), name=change.get("name", ""), root_dir=root_dir,
@@ -105,7 +106,40 @@ def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
                 if target is not resource:
                     found[(label, id(target))] = (label, target)
         resource.references = list(found.values())
+        inputs: dict[tuple[str, int], tuple[str, Resource]] = {}
+        for label, reference in _call_references(config_path, modules):
+            parent_path = _parent_and_call(config_path)[0]
+            parent_instance = resource.module.rpartition(".module.")[0] if ".module." in resource.module else ""
+            for target in _resolve(reference, parent_path, parent_instance, modules, by_module, set()):
+                inputs[(label, id(target))] = (label, target)
+        _module_inputs[id(resource.config)] = list(inputs.values())
     return Infrastructure(records, providers, [])
+
+
+# id(resource config) -> (argument, resource) for what the arguments of the resource's module call refer to.
+_module_inputs: dict[int, list[tuple[str, Resource]]] = {}
+
+
+def module_input_references(resource: Resource) -> list[tuple[str, Resource]]:
+    """(argument, resource) for every resource the arguments of the module call creating a plan resource refer
+    to (a destination bucket ARN passed in a map of replication rules): the plan's counterpart of what checkov's
+    graph links a module call's inputs to."""
+    return _module_inputs.get(id(resource.config), [])
+
+
+def _call_references(config_path: str, modules: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """(argument, reference) for the references in the arguments of the module call at `config_path`."""
+    if not config_path:
+        return
+    parent_path, call_name = _parent_and_call(config_path)
+    call = modules.get(parent_path, {}).get("calls", {}).get(call_name, {})
+    yield from _expression_references(call.get("expressions") or {})
+
+
+def _parent_and_call(config_path: str) -> tuple[str, str]:
+    """'module.a.module.b' -> ('module.a', 'b'); 'module.a' -> ('', 'a')."""
+    parent_path, separator, call_name = config_path.rpartition(".module.")
+    return (parent_path, call_name) if separator else ("", config_path.removeprefix("module."))
 
 
 # --- reading the plan ------------------------------------------------------------------------------------
@@ -192,6 +226,29 @@ def _wrap(value: Any, unknown: Any, expression: Any) -> Any:
     return [value]
 
 
+def _through_inputs(expressions: Any, config_path: str, modules: dict[str, dict[str, Any]], depth: int = 0) -> Any:
+    """Expressions with each one that is only a module variable (`var.key_users`) replaced by the argument its
+    module call passes (`[aws_iam_role.api.arn]`), up the module tree: an unknown value then reads as the
+    reference that produces it, as checkov renders module variables in source."""
+    if isinstance(expressions, list):
+        return [_through_inputs(item, config_path, modules, depth) for item in expressions]
+    if not isinstance(expressions, dict):
+        return expressions
+    if not ({"references", "constant_value"} & expressions.keys()):
+        return {key: _through_inputs(value, config_path, modules, depth) for key, value in expressions.items()}
+    references = expressions.get("references") or []
+    variable = split_address(references[0]) if references else []
+    if not config_path or depth > 8 or len(variable) != 2 or variable[0] != "var" or "[" in variable[1] or \
+            references != [references[0]]:
+        return expressions  # only a whole variable: `var.rules["a"]` or `"${var.a}-${var.b}"` stay as they are
+    parent_path, call_name = _parent_and_call(config_path)
+    call = modules.get(parent_path, {}).get("calls", {}).get(call_name, {})
+    argument = (call.get("expressions") or {}).get(strip_instance_key(variable[1]))
+    if not isinstance(argument, dict) or not argument:
+        return expressions
+    return _through_inputs(argument, parent_path, modules, depth + 1)
+
+
 def _expression_text(expression: Any) -> str:
     """An unknown value shown as the expression that will produce it (as checkov shows unrendered HCL)."""
     if isinstance(expression, dict):
@@ -258,11 +315,9 @@ def _resolve(reference: str, config_path: str, instance: str, modules: dict[str,
                 found += _resolve(output_reference, child_path, child_instance, modules, by_module, seen)
         return found
     if parts[0] == "var" and len(parts) >= 2 and config_path:
-        parent_path, _, call_name = config_path.rpartition(".module.")
-        if not call_name:
-            parent_path, call_name = "", config_path.removeprefix("module.")
+        parent_path, call_name = _parent_and_call(config_path)
         call = modules.get(parent_path, {}).get("calls", {}).get(call_name, {})
-        expression = (call.get("expressions") or {}).get(parts[1]) or {}
+        expression = (call.get("expressions") or {}).get(strip_instance_key(parts[1])) or {}
         parent_instance = instance.rpartition(".module.")[0] if ".module." in instance else ""
         found = []
         for _, parent_reference in _expression_references(expression):
