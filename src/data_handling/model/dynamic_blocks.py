@@ -25,7 +25,10 @@ from typing import Any
 
 from data_handling.model.addresses import module_address_of, root_dir_of, strip_instance_key
 from data_handling.model.expressions import Lookup, NotEvaluable, Reference, evaluate, evaluate_value, pairs
+from data_handling.model.graph_source import edges as graph_edges
+from data_handling.model.graph_source import vertices as graph_vertices
 from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.raw_hcl import parsed
 from data_handling.model.records import Resource
 from data_handling.model.values import Unknown, is_unrendered
 
@@ -81,19 +84,6 @@ def facts_for(resource: Resource) -> GraphFacts | None:
     return _by_conf.get(id(resource.config))
 
 
-def _vertices(graph: Any) -> list[tuple[int, dict[str, Any]]]:
-    if hasattr(graph, "node_indices"):  # rustworkx
-        return [(index, graph[index][1] if isinstance(graph[index], tuple) else graph[index])
-                for index in graph.node_indices()]
-    return list(graph.nodes(data=True))  # networkx
-
-
-def _edges(graph: Any) -> list[tuple[int, int, str]]:
-    listed = graph.weighted_edge_list() if hasattr(graph, "weighted_edge_list") else graph.edges(data=True)
-    return [(source, target, str((data or {}).get("label", "")).removeprefix("[cross-variable] "))
-            for source, target, data in listed]
-
-
 def _single_config(attributes: dict[str, Any]) -> tuple[str, Any]:
     config = attributes.get("config_")
     if isinstance(config, dict):
@@ -105,9 +95,9 @@ def _single_config(attributes: dict[str, Any]) -> tuple[str, Any]:
 
 def _index(graph: Any) -> GraphFacts:
     facts = GraphFacts(graph)
-    vertices = dict(_vertices(graph))
+    vertices = dict(graph_vertices(graph))
     out_edges: dict[int, list[tuple[int, str]]] = {}
-    for source, target, label in _edges(graph):
+    for source, target, label in graph_edges(graph):
         out_edges.setdefault(source, []).append((target, label))
     resource_conf: dict[int, dict[str, Any]] = {}
     calls: dict[tuple[str, str], tuple[int, str, str, str]] = {}  # (root, instance) -> (vertex, file, call, caller)
@@ -171,20 +161,9 @@ def _index(graph: Any) -> GraphFacts:
 
 
 @lru_cache(maxsize=256)
-def _parsed(file_path: str) -> dict[str, Any] | None:
-    try:
-        import hcl2
-
-        with open(file_path, encoding="utf-8") as handle:
-            return hcl2.load(handle)
-    except Exception:  # unreadable here: the caller falls back to checkov's configuration
-        return None
-
-
-@lru_cache(maxsize=256)
 def _resource_blocks(file_path: str) -> dict[tuple[str, str], dict[str, Any]]:
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    for entry in (_parsed(file_path) or {}).get("resource", []):
+    for entry in (parsed(file_path) or {}).get("resource", []):
         for resource_type, by_name in (entry.items() if isinstance(entry, dict) else ()):
             for name, block in (by_name.items() if isinstance(by_name, dict) else ()):
                 if isinstance(block, dict):
@@ -205,8 +184,8 @@ _ABSENT = object()
 def _expression(value: Value, name: str) -> Any:
     """The expression a module call passes for a variable, or a local's expression, as written."""
     kind, label = value.block
-    parsed = _parsed(value.file_path) if value.file_path and kind else None
-    for entry in (parsed or {}).get(kind, []):
+    document = parsed(value.file_path) if value.file_path and kind else None
+    for entry in (document or {}).get(kind, []):
         block = entry.get(label) if kind == "module" and isinstance(entry, dict) else entry
         if isinstance(block, dict) and name in block:
             return _one(block[name])

@@ -21,7 +21,7 @@ _PASS_THROUGH = {"output", "locals"}
 _MAX_REFERENCE_DEPTH = 12
 
 
-def _vertices(graph: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def vertices(graph: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     if hasattr(graph, "node_indices"):  # rustworkx.PyDiGraph: each payload is (index, attributes)
         for index in graph.node_indices():
             payload = graph[index]
@@ -30,7 +30,7 @@ def _vertices(graph: Any) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from graph.nodes(data=True)
 
 
-def _edges(graph: Any) -> Iterator[tuple[int, int, str]]:
+def edges(graph: Any) -> Iterator[tuple[int, int, str]]:
     if hasattr(graph, "weighted_edge_list"):
         for source, target, data in graph.weighted_edge_list():
             yield source, target, _label(data)
@@ -93,7 +93,7 @@ def build_from_graph(graph: Any) -> Infrastructure:
     blocks: dict[int, tuple[str, str, str, str, tuple[str, ...]]] = {}
     outputs: dict[tuple[str, str, str], int] = {}  # (root, module instance, output name) -> vertex
 
-    for index, attributes in _vertices(graph):
+    for index, attributes in vertices(graph):
         kind = attributes.get("block_type_", "")
         kinds[index] = kind
         names[index] = attributes.get("block_name_", "")
@@ -137,7 +137,7 @@ def build_from_graph(graph: Any) -> Infrastructure:
             ))
 
     out_edges: dict[int, list[tuple[int, str]]] = {}
-    for source, target, label in _edges(graph):
+    for source, target, label in edges(graph):
         out_edges.setdefault(source, []).append((target, label))
     _correct_module_output_edges(out_edges, kinds, blocks, outputs)
 

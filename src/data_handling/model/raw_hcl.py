@@ -14,7 +14,8 @@ _MODULE_OUTPUT = re.compile(r'module\.([A-Za-z0-9_-]+)((?:\[[^\]]*\])?)\.([A-Za-
 
 
 @lru_cache(maxsize=256)
-def _parsed(file_path: str) -> dict[str, Any] | None:
+def parsed(file_path: str) -> dict[str, Any] | None:
+    """A .tf file as python-hcl2 reads it (expressions kept as "${...}" text), once per file; None if unreadable."""
     try:
         import hcl2
 
@@ -25,10 +26,10 @@ def _parsed(file_path: str) -> dict[str, Any] | None:
 
 
 def _block(file_path: str, kind: str, labels: tuple[str, ...]) -> dict[str, Any] | None:
-    parsed = _parsed(file_path)
-    if not parsed:
+    document = parsed(file_path)
+    if not document:
         return None
-    for entry in parsed.get(kind, []):
+    for entry in document.get(kind, []):
         node: Any = entry
         for label in labels:
             node = node.get(label) if isinstance(node, dict) else None
