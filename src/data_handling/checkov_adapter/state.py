@@ -13,11 +13,12 @@ from data_handling.model import dynamic_blocks
 from data_handling.model.graph_source import build_from_graph
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.plan_source import build_from_plan, load_plan
-from data_handling.policy.loader import LoadedPolicy, PolicyMapError, load, locate
+from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load, locate
 
 logger = logging.getLogger("data_handling")
 
 _policy_cache: dict[tuple[str, int], LoadedPolicy | PolicyMapError] = {}
+_located: dict[tuple[str | None, str], Any] = {}
 _model_cache: dict[int, tuple[Any, Infrastructure]] = {}
 _plan_cache: dict[tuple[str, int], Infrastructure] = {}
 
@@ -38,8 +39,14 @@ run_record = RunRecord()
 
 
 def current_policy() -> LoadedPolicy | PolicyMapError:
-    """The policy map in force (see policy.loader.locate), or the error that makes every check fail."""
-    path, _ = locate()
+    """The policy map in force (see policy.loader.locate), or the error that makes every check fail.
+
+    Called for every resource and check: the choice of file is remembered per (environment, directory), and
+    only the file's modification time is read again, so an edited map still takes effect."""
+    where = (os.environ.get(ENV_VAR), os.getcwd())
+    path = _located.get(where)
+    if path is None:
+        path = _located[where] = locate()[0]
     try:
         version = os.stat(path).st_mtime_ns
     except OSError:
