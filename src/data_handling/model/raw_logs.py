@@ -27,7 +27,15 @@ from data_handling.model.apigw_format import parse_format
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.nested_blocks import blocks, blocks_at, resource_blocks, resource_values_at
 from data_handling.model.records import Resource
-from data_handling.model.telemetry import Destination, destinations, named_resource, same_account, same_region
+from data_handling.model.telemetry import (
+    Destination,
+    central_of,
+    destinations,
+    named_resource,
+    same_account,
+    same_region,
+    unresolved_of,
+)
 from data_handling.model.values import as_text, is_unrendered, unwrap
 from data_handling.policy.schema import PolicyMap
 
@@ -60,11 +68,11 @@ class RawFlow:
 
     @property
     def central(self) -> list[Destination]:
-        return [d for d in self.destinations if d.central]
+        return central_of(self.destinations)
 
     @property
     def unresolved(self) -> list[Destination]:
-        return [d for d in self.destinations if d.unresolved and not d.central]
+        return unresolved_of(self.destinations)
 
 
 def raw_flow_of(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> RawFlow | None:

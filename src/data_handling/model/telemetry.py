@@ -61,6 +61,15 @@ class Destination:
         return f"{self.shown}, which is not central"
 
 
+def central_of(destinations: list[Destination]) -> list[Destination]:
+    return [d for d in destinations if d.central]
+
+
+def unresolved_of(destinations: list[Destination]) -> list[Destination]:
+    """Destinations that cannot be told central or not (a central one among them already decides)."""
+    return [d for d in destinations if d.unresolved and not d.central]
+
+
 # --- the four rules ----------------------------------------------------------------------------------------
 
 

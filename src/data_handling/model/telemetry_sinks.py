@@ -28,11 +28,13 @@ from data_handling.model.records import Resource
 from data_handling.model.telemetry import (
     Destination,
     assess,
+    central_of,
     destinations,
     forwarded_to,
     own_reasons,
     resources_named,
     same_account,
+    unresolved_of,
 )
 from data_handling.model.values import as_text, is_unrendered, unwrap
 from data_handling.policy.schema import PolicyMap
@@ -58,11 +60,11 @@ class Sink:
 
     @property
     def central(self) -> list[Destination]:
-        return [d for d in self.destinations if d.central]
+        return central_of(self.destinations)
 
     @property
     def unresolved(self) -> list[Destination]:
-        return [d for d in self.destinations if d.unresolved and not d.central]
+        return unresolved_of(self.destinations)
 
     def where_to(self) -> str:
         shown = self.central or self.unresolved
