@@ -62,8 +62,12 @@ class DataHandlingCheck(BaseResourceCheck):
         self.severity = Severities[policy.severity_of(self.id)]
         try:
             infra = model_for_conf(self.graph, conf)
-            resource = infra.resource_for(conf, self.entity_path.split(":", 1)[0]) or _standalone(conf, self)
-            outcome = self.rule(resource, infra, policy)
+            instances = infra.instances_for(conf)
+            if instances == []:
+                return CheckResult.UNKNOWN  # no instance exists (count = 0, an empty for_each): nothing to judge
+            targets = instances or [infra.resource_for(conf, self.entity_path.split(":", 1)[0])
+                                    or _standalone(conf, self)]
+            resource, outcome = _worst([(target, self.rule(target, infra, policy)) for target in targets])
         except Exception as error:  # fail closed: a rule that raises must not drop the finding
             message = f"{self.id} raised while evaluating {address}: {type(error).__name__}: {error}"
             run_record.errors.append(message)
@@ -92,6 +96,17 @@ class DataHandlingCheck(BaseResourceCheck):
                            f"({waiver.expired.reason}); renew it in the policy map or fix the finding.")
         self.details = details
         return CheckResult.FAILED
+
+
+def _worst(results: list[tuple[Resource, Outcome | None]]) -> tuple[Resource, Outcome | None]:
+    """One result for a configuration that stands for several instances: a failure wins, then a pass."""
+    for resource, outcome in results:
+        if outcome is not None and not outcome.passed:
+            return resource, outcome
+    for resource, outcome in results:
+        if outcome is not None:
+            return resource, outcome
+    return results[0]
 
 
 def _standalone(conf: dict[str, Any], check: DataHandlingCheck) -> Resource:

@@ -27,6 +27,9 @@ def blocks(config: Any, name: str, optional: bool = False) -> tuple[list[dict[st
     """
     if not isinstance(config, dict):
         return [], []
+    unknown = (config.get("__unknown_blocks__") or {}).get(name)
+    if unknown:  # model/hcl could not expand this dynamic block
+        return _as_list_of_dicts(config.get(name)), [unknown]
     specs = _dynamic_specs(config, name)
     iterators = {name} | {str(unwrap(spec.get("iterator"))) for spec in specs
                           if isinstance(spec, dict) and spec.get("iterator")}
@@ -55,6 +58,10 @@ def blocks(config: Any, name: str, optional: bool = False) -> tuple[list[dict[st
     result = list(static)
     result += [entry for entry in expanded if entry not in result]
     return result, problems
+
+
+def _as_list_of_dicts(value: Any) -> list[dict[str, Any]]:
+    return [entry for entry in _as_list(value) if isinstance(entry, dict)]
 
 
 def string_list(value: Any) -> list[Any]:

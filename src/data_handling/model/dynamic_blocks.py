@@ -319,6 +319,11 @@ def blocks(resource: Resource, name: str, required: bool = False) -> tuple[list[
     A plan shows a block it cannot know yet as text ("unknown until apply"). For a block the resource requires
     (a backup plan's `rule`) that hides the copies; an optional one is also shown so when it is merely computed
     by the provider (a bucket's legacy `replication_configuration`), so it is read as absent."""
+    if resource.evaluated:  # model/hcl expanded the dynamic blocks already
+        unknown = (resource.config.get("__unknown_blocks__") or {}).get(name)
+        return _as_blocks(resource.config.get(name)), [Unknown(
+            f"{unknown} in {resource.address}; give it a value that can be evaluated (a literal, a variable "
+            "default or a tfvars value) or scan the plan")] if unknown else []
     value = resource.config.get(name)
     # Checkov keeps a `dynamic` key wherever one was written: without one, its rendering stands (and no file is
     # parsed again).
@@ -373,6 +378,8 @@ def _instance_bindings(resource: Resource, written: dict[str, Any], lookup: Look
 def instantiated(resource: Resource) -> bool:
     """False when the written `count` evaluates to 0 or `for_each` to an empty collection: checkov creates the
     resource anyway (`count = var.create ? 1 : 0` in a module called with create = false)."""
+    if resource.evaluated:
+        return True  # model/hcl makes only the instances that exist
     written = _written(resource)
     lookup = _lookup(facts_for(resource), resource.root_dir, resource.module)
     for meta in ("count", "for_each"):
@@ -391,7 +398,7 @@ def value_of(resource: Resource, key: str) -> Any:
     """An attribute's value; one checkov left as an expression (`var.source_arn` whose default is null, an index
     into a module argument) is evaluated in the resource's module scope. A reference stays as its text."""
     value = resource.get(key)
-    if not (isinstance(value, str) and is_unrendered(value)):
+    if resource.evaluated or not (isinstance(value, str) and is_unrendered(value)):
         return value
     lookup = _lookup(facts_for(resource), resource.root_dir, resource.module)
     try:
@@ -408,6 +415,8 @@ def sub_blocks(block: Block, name: str) -> list[Block]:
 def input_references(infra: Infrastructure, resource: Resource) -> list[tuple[str, Resource]]:
     """(input path, resource) for every resource the arguments of the module call creating `resource` refer
     to: where a value passed into a module (a destination bucket ARN inside a map) points."""
+    if resource.evaluated:
+        return []  # model/hcl keeps the reference inside the evaluated value and as an edge of the resource
     facts = facts_for(resource)
     if facts is None and resource.module:  # a plan: its configuration records the module call's arguments
         from data_handling.model.plan_source import module_input_references

@@ -16,16 +16,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 class NotEvaluable(Exception):
-    """The expression uses something this evaluator does not know (a resource attribute, a function...)."""
+    """The value is not known before apply, or uses something this evaluator does not know: the caller reports
+    it as unknown. try() does not catch it (Terraform's try() returns an unknown value unchanged)."""
 
 
-class _Missing(NotEvaluable):
-    """An attribute or index that does not exist: try() moves on to its next argument."""
+class EvaluationError(NotEvaluable):
+    """What Terraform itself reports as an error while evaluating (a missing key or attribute, an index out of
+    range, a function given the wrong arguments, null in a template): try() moves on, can() is false."""
+
+
+_Missing = EvaluationError
+
+
+class Lazy:
+    """A value whose attributes are evaluated on demand (a module's outputs, a resource instance, var.*)."""
+
+    def attribute(self, name: str) -> Any:
+        raise EvaluationError(f"unsupported attribute {name!r}")
+
+    def index(self, key: Any) -> Any:
+        raise EvaluationError(f"cannot index with {key!r}")
 
 
 class TerraformSet(list):
@@ -34,9 +49,19 @@ class TerraformSet(list):
 
 @dataclass(frozen=True)
 class Reference:
-    """A reference to something outside the scope (`aws_s3_bucket.replica.arn`): kept as its text."""
+    """A value known only after apply (`aws_s3_bucket.replica.arn`): kept as its text, with the address of the
+    resource instance it belongs to when that is known."""
 
     text: str
+    target: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class UnknownValue(Reference):
+    """A value that cannot be known here (a variable given no value): inside a list or map it leaves the other
+    elements known, as Terraform's unknown values do."""
+
+    reason: str = field(default="", compare=False)
 
 
 Lookup = Callable[[str, str], Any]  # (namespace "var" or "local", name) -> value; raises NotEvaluable
@@ -45,7 +70,7 @@ _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<number>\d+(?:\.\d+)?)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<op>\$\{|=>|:>|==|!=|<=|>=|&&|\|\||\.\.\.|[\[\]{}(),.:?=!<>])
+  | (?P<op>\$\{|=>|:>|==|!=|<=|>=|&&|\|\||\.\.\.|[\[\]{}(),.:?=!<>+\-*/%])
   | (?P<name>[A-Za-z_][A-Za-z0-9_-]*)
 """, re.VERBOSE)
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -101,40 +126,83 @@ class _Parser:
         return node
 
     def logical(self) -> tuple:
+        node = self.conjunction()
+        while self.peek() == "||":
+            self.take()
+            node = ("logical", "||", node, self.conjunction())
+        return node
+
+    def conjunction(self) -> tuple:
         node = self.comparison()
-        while self.peek() in ("&&", "||"):
-            operator = self.take()[1]
-            node = ("logical", operator, node, self.comparison())
+        while self.peek() == "&&":
+            self.take()
+            node = ("logical", "&&", node, self.comparison())
         return node
 
     def comparison(self) -> tuple:
-        node = self.unary()
+        node = self.additive()
         while self.peek() in _COMPARISONS:
             operator = self.take()[1]
-            node = ("compare", operator, node, self.unary())
+            node = ("compare", operator, node, self.additive())
+        return node
+
+    def additive(self) -> tuple:
+        node = self.multiplicative()
+        while self.peek() in ("+", "-"):
+            operator = self.take()[1]
+            node = ("arithmetic", operator, node, self.multiplicative())
+        return node
+
+    def multiplicative(self) -> tuple:
+        node = self.unary()
+        while self.peek() in ("*", "/", "%"):
+            operator = self.take()[1]
+            node = ("arithmetic", operator, node, self.unary())
         return node
 
     def unary(self) -> tuple:
         if self.peek() == "!":
             self.take("!")
             return ("not", self.unary())
+        if self.peek() == "-":
+            self.take("-")
+            return ("arithmetic", "-", ("literal", 0), self.unary())
         return self.postfix()
 
     def postfix(self) -> tuple:
         node = self.primary()
         while True:
-            if self.peek() == "." and self.peek(1) not in ("", "."):
+            if (self.peek() == "." and self.peek(1) == "*") or (self.peek() == "[" and self.peek(1) == "*"):
+                # A splat: the accessors that follow apply to each element (`var.x[*].id`, `aws_x.y.*.arn`).
+                self.take()
+                self.take("*")
+                if self.tokens[self.position - 2][1] == "[":
+                    self.take("]")
+                node = ("splat", node, tuple(self.accessors()))
+            elif self.peek() == "." and self.peek(1) not in ("", "."):
                 self.take(".")
                 kind, name = self.take()
                 node = ("get", node, ("literal", int(name) if kind == "number" else name))
             elif self.peek() == "[" and node[0] != "literal":
                 self.take("[")
-                if self.peek() == "*":
-                    raise NotEvaluable("splat expressions are not evaluated")
                 node = ("get", node, self.expression())
                 self.take("]")
             else:
                 return node
+
+    def accessors(self) -> list[tuple]:
+        found = []
+        while True:
+            if self.peek() == "." and self.peek(1) not in ("", ".", "*"):
+                self.take(".")
+                kind, name = self.take()
+                found.append(("literal", int(name) if kind == "number" else name))
+            elif self.peek() == "[" and self.peek(1) != "*":
+                self.take("[")
+                found.append(self.expression())
+                self.take("]")
+            else:
+                return found
 
     def primary(self) -> tuple:
         kind, text = self.take()
@@ -164,15 +232,29 @@ class _Parser:
 
     def string(self, body: str) -> tuple:
         body = body.replace('\\"', '"').replace("\\'", "'")
-        if "${" not in body:
+        if "${" not in body and "%{" not in body:
             return ("literal", body)
         parts: list[tuple] = []
-        for piece in re.split(r"(\$\{[^{}]*\})", body):  # one level: "arn:aws:s3:::${local.name}"
-            if piece.startswith("${") and piece.endswith("}"):
-                parts.append(_Parser(piece[2:-1]).parse())
-            elif piece:
-                parts.append(("literal", piece))
-        return parts[0] if len(parts) == 1 else ("template", tuple(parts))
+        text, position = "", 0
+        while position < len(body):
+            if body.startswith(("$${", "%%{"), position):  # escaped: a literal ${ or %{
+                text, position = text + body[position + 1:position + 3], position + 3
+            elif body.startswith("%{", position):
+                raise NotEvaluable("template directives (%{ if }, %{ for }) are not evaluated")
+            elif body.startswith("${", position):
+                closing = _closing_brace(body, position + 1)
+                if closing < 0:
+                    raise NotEvaluable("an interpolation is not closed")
+                if text:
+                    parts.append(("literal", text))
+                    text = ""
+                parts.append(_Parser(body[position + 2:closing]).parse())
+                position = closing + 1
+            else:
+                text, position = text + body[position], position + 1
+        if text:
+            parts.append(("literal", text))
+        return parts[0] if len(parts) == 1 and parts[0][0] != "literal" else ("template", tuple(parts))
 
     def items(self, closing: str) -> list[tuple]:
         found = []
@@ -250,27 +332,53 @@ class _Parser:
 
 def _get(container: Any, key: Any) -> Any:
     if isinstance(container, Reference):
-        return Reference(f"{container.text}.{key}")
+        step = f"[{key}]" if isinstance(key, int) else f'["{key}"]' if not str(key).isidentifier() else f".{key}"
+        return Reference(f"{container.text}{step}", container.target)
+    if isinstance(container, Lazy):
+        if isinstance(key, str) and not isinstance(container, LazyCollection):
+            return container.attribute(key)
+        return container.index(key)
     if isinstance(container, dict):
         if key in container:
             return container[key]
+        if isinstance(key, int | float) and not isinstance(key, bool) and str(int(key)) in container:
+            return container[str(int(key))]
         raise _Missing(f"no key {key!r}")
     if isinstance(container, list | tuple):
+        if isinstance(key, str) and key.isdigit():
+            key = int(key)
         if isinstance(key, int | float) and not isinstance(key, bool) and 0 <= int(key) < len(container):
             return container[int(key)]
         raise _Missing(f"no index {key!r}")
+    if container is None:
+        raise _Missing(f"attempt to get {key!r} from a null value")
     raise _Missing(f"cannot index {type(container).__name__}")
+
+
+class LazyCollection(Lazy):
+    """A lazy value indexed by key (`aws_x.y["a"]`, `module.m[0]`): `.name` on it is an error, as in Terraform."""
+
+    def elements(self) -> list[Any]:
+        raise NotImplementedError
+
+    def as_value(self) -> Any:
+        """The collection as a plain list (count) or map (for_each), for functions and for expressions."""
+        raise NotImplementedError
 
 
 def pairs(collection: Any) -> list[tuple[Any, Any]]:
     """(key, value) of each element, as for_each and for expressions see them."""
+    if isinstance(collection, LazyCollection):
+        collection = collection.as_value()
     if isinstance(collection, dict):
         return sorted(collection.items(), key=lambda item: str(item[0]))
     if isinstance(collection, TerraformSet):
         return [(item, item) for item in collection]
     if isinstance(collection, list | tuple):
         return list(enumerate(collection))
-    raise NotEvaluable(f"cannot iterate over {collection!r}")
+    if isinstance(collection, Reference):
+        raise NotEvaluable(f"{collection.text} is known only after apply")
+    raise EvaluationError(f"cannot iterate over {collection!r}")
 
 
 def _flatten(value: Any) -> list[Any]:
@@ -284,6 +392,9 @@ def _set(*values: Any) -> TerraformSet:
     for value in values:
         if value not in unique:
             unique.append(value)
+    # Terraform orders a set of strings lexically: what for_each and iteration see.
+    if all(isinstance(value, str) for value in unique):
+        unique.sort()
     return unique
 
 
@@ -301,21 +412,185 @@ def _merge(*maps: Any) -> dict[Any, Any]:
         if mapping is None:
             continue
         if not isinstance(mapping, dict):
-            raise NotEvaluable("merge of a value that is not a map")
+            raise EvaluationError("merge of a value that is not a map")
         merged.update(mapping)
     return merged
 
 
 def _list_argument(value: Any) -> list[Any]:
+    if isinstance(value, TerraformSet):
+        return list(value)
     if not isinstance(value, list | tuple):
-        raise NotEvaluable(f"expected a list, got {value!r}")
+        raise EvaluationError(f"expected a list, got {value!r}")
     return list(value)
 
 
 def _map_argument(value: Any) -> dict[Any, Any]:
     if not isinstance(value, dict):
-        raise NotEvaluable(f"expected a map, got {value!r}")
+        raise EvaluationError(f"expected a map, got {value!r}")
     return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise EvaluationError(f"{value!r} is not a string")
+
+
+def _format(template: Any, *values: Any) -> str:
+    """Terraform's format(): %s %d %f %v %q %%, with flags and widths as printf has them."""
+    remaining = list(values)
+
+    def substitute(match: re.Match[str]) -> str:
+        spec, verb = match.group(1), match.group(2)
+        if verb == "%":
+            return "%"
+        if not remaining:
+            raise EvaluationError("format() has fewer values than verbs")
+        value = remaining.pop(0)
+        if verb in "sv":
+            return ("%" + spec + "s") % _text(value) if not isinstance(value, dict | list) else _jsonencode(value)
+        if verb == "q":
+            return _jsonencode(_text(value))
+        if verb in "dfeEgGxXob":
+            number = float(value) if verb in "feEgG" else int(float(value))
+            return ("%" + spec + verb) % number
+        if verb == "t":
+            return _text(bool(value))
+        raise NotEvaluable(f"format verb %{verb} is not evaluated")
+
+    return re.sub(r"%([-+# 0]*\d*(?:\.\d+)?)([a-zA-Z%])", substitute, _text(template))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Reference):
+        raise NotEvaluable(f"{value.text} is known only after apply")
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Lazy):
+        raise NotEvaluable("a whole module or resource cannot be encoded")
+    return value
+
+
+def _jsonencode(value: Any) -> str:
+    import json
+
+    return json.dumps(_plain(value), separators=(",", ":"), sort_keys=isinstance(value, dict))
+
+
+def _jsondecode(text: Any) -> Any:
+    import json
+
+    try:
+        return json.loads(_text(text))
+    except ValueError as error:
+        raise EvaluationError(f"jsondecode() of text that is not JSON: {error}") from None
+
+
+def _coalesce(*values: Any) -> Any:
+    for value in values:
+        if isinstance(value, Reference):
+            raise NotEvaluable(f"{value.text} is known only after apply")
+        if value not in (None, ""):
+            return value
+    raise EvaluationError("no non-null, non-empty argument to coalesce()")
+
+
+def _coalescelist(*values: Any) -> Any:
+    for value in values:
+        if _list_argument(value):
+            return value
+    raise EvaluationError("no non-empty list argument to coalescelist()")
+
+
+def _one(value: Any) -> Any:
+    items = _list_argument(value)
+    if len(items) > 1:
+        raise EvaluationError("one() of a collection with more than one element")
+    return items[0] if items else None
+
+
+def _index(collection: Any, value: Any) -> int:
+    items = _list_argument(collection)
+    if value not in items:
+        raise EvaluationError(f"index(): {value!r} is not in the list")
+    return items.index(value)
+
+
+def _slice(collection: Any, start: Any, end: Any) -> list[Any]:
+    items = _list_argument(collection)
+    start, end = int(start), int(end)
+    if not 0 <= start <= end <= len(items):
+        raise EvaluationError(f"slice() indices {start}, {end} are out of range")
+    return items[start:end]
+
+
+def _element(collection: Any, index: Any) -> Any:
+    items = _list_argument(collection)
+    if not items:
+        raise EvaluationError("element() of an empty list")
+    return items[int(index) % len(items)]
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise EvaluationError("a bool is not a number")
+    if isinstance(value, int | float):
+        return value
+    try:
+        number = float(str(value))
+    except ValueError:
+        raise EvaluationError(f"{value!r} is not a number") from None
+    return int(number) if number.is_integer() else number
+
+
+def _regex_replace(text: Any, search: Any, replacement: Any) -> str:
+    text, search, replacement = _text(text), _text(search), _text(replacement)
+    if len(search) > 1 and search.startswith("/") and search.endswith("/"):
+        pattern = search[1:-1]
+        # Terraform (Go RE2) writes $1 / ${1} for groups; Python writes \1.
+        python_replacement = re.sub(r"\$\{?(\d+)\}?", r"\\\1", replacement.replace("\\", "\\\\"))
+        return re.sub(pattern, python_replacement, text)
+    return text.replace(search, replacement)
+
+
+def _contains(collection: Any, value: Any) -> bool:
+    return value in _list_argument(collection)
+
+
+def _range(*arguments: Any) -> list[int | float]:
+    numbers = [_number(argument) for argument in arguments]
+    if len(numbers) == 1:
+        numbers = [0, numbers[0], 1]
+    elif len(numbers) == 2:
+        numbers.append(1)
+    start, stop, step = numbers
+    if step == 0 or abs((stop - start) / step) > 1024:
+        raise EvaluationError("range() too long")
+    found, current = [], start
+    while (step > 0 and current < stop) or (step < 0 and current > stop):
+        found.append(current)
+        current += step
+    return found
+
+
+def _path_function(function: Callable[[str], str]) -> Callable[[Any], str]:
+    return lambda value: function(_text(value))
+
+
+def _basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1] if path.rstrip("/") else path
+
+
+def _dirname(path: str) -> str:
+    stripped = path.rstrip("/")
+    return stripped.rsplit("/", 1)[0] if "/" in stripped else "."
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -326,18 +601,94 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tolist": lambda value: list(value.values()) if isinstance(value, dict) else _list_argument(value),
     "toset": lambda value: _set(*_list_argument(value)),
     "tomap": lambda value: dict(_map_argument(value)),
-    "tostring": lambda value: value if isinstance(value, str) else str(value),
+    "tostring": lambda value: None if value is None else _text(value),
     "keys": lambda value: sorted(_map_argument(value)),
     "values": lambda value: [value[key] for key in sorted(_map_argument(value))],
-    "coalesce": lambda *values: next(v for v in values if v not in (None, "")),
+    "coalesce": _coalesce,
+    "coalescelist": _coalescelist,
     "compact": lambda value: [v for v in _list_argument(value) if v not in (None, "")],
-    "element": lambda value, index: _list_argument(value)[int(index) % len(value)],
-    "tobool": lambda value: _Evaluator.boolean(value),
-    "tonumber": lambda value: float(value) if "." in str(value) else int(value),
-    "length": len,
-    "lower": lambda value: str(value).lower(),
-    "upper": lambda value: str(value).upper(),
+    "element": _element,
+    "index": _index,
+    "one": _one,
+    "slice": _slice,
+    "contains": _contains,
+    "distinct": lambda value: list(dict.fromkeys(_list_argument(value))) if all(
+        isinstance(v, str | int | float | bool) for v in _list_argument(value)) else _list_argument(value),
+    "reverse": lambda value: list(reversed(_list_argument(value))),
+    "sort": lambda value: sorted(_text(v) for v in _list_argument(value)),
+    "zipmap": lambda names, values: dict(zip(_list_argument(names), _list_argument(values), strict=True)),
+    "setunion": lambda *sets: _set(*(item for value in sets for item in _list_argument(value))),
+    "setintersection": lambda first, *rest: _set(*(item for item in _list_argument(first)
+                                                   if all(item in _list_argument(other) for other in rest))),
+    "setsubtract": lambda first, second: _set(*(item for item in _list_argument(first)
+                                                if item not in _list_argument(second))),
+    "range": _range,
+    "alltrue": lambda value: all(_Evaluator.boolean(v) for v in _list_argument(value)),
+    "anytrue": lambda value: any(_Evaluator.boolean(v) for v in _list_argument(value)),
+    "tobool": lambda value: None if value is None else _Evaluator.boolean(value),
+    "tonumber": lambda value: None if value is None else _number(value),
+    "length": lambda value: len(value) if isinstance(value, str | list | tuple | dict) else _length_error(value),
+    "lower": lambda value: _text(value).lower(),
+    "upper": lambda value: _text(value).upper(),
+    "title": lambda value: _text(value).title(),
+    "trimspace": lambda value: _text(value).strip(),
+    "trim": lambda value, characters: _text(value).strip(_text(characters)),
+    "trimprefix": lambda value, prefix: _text(value).removeprefix(_text(prefix)),
+    "trimsuffix": lambda value, suffix: _text(value).removesuffix(_text(suffix)),
+    "startswith": lambda value, prefix: _text(value).startswith(_text(prefix)),
+    "endswith": lambda value, suffix: _text(value).endswith(_text(suffix)),
+    "strcontains": lambda value, part: _text(part) in _text(value),
+    "substr": lambda value, offset, length: _text(value)[int(offset):][:int(length) if int(length) >= 0 else None],
+    "format": _format,
+    "formatlist": lambda template, *lists: [_format(template, *row) for row in zip(*map(_list_argument, lists),
+                                                                                    strict=True)],
+    "join": lambda separator, *lists: _text(separator).join(_text(v) for value in lists
+                                                            for v in _list_argument(value)),
+    "split": lambda separator, value: _text(value).split(_text(separator)) if _text(value) else [],
+    "replace": _regex_replace,
+    "jsonencode": _jsonencode,
+    "jsondecode": _jsondecode,
+    "max": lambda *values: max(_number(v) for v in values),
+    "min": lambda *values: min(_number(v) for v in values),
+    "abs": lambda value: abs(_number(value)),
+    "ceil": lambda value: -int(-_number(value) // 1),
+    "floor": lambda value: int(_number(value) // 1),
+    "sum": lambda value: sum(_number(v) for v in _list_argument(value)),
+    "basename": _path_function(_basename),
+    "dirname": _path_function(_dirname),
+    "pathexpand": _path_function(lambda path: path),
+    "abspath": _path_function(lambda path: path),
+    "chomp": lambda value: _text(value).rstrip("\r\n"),
+    "sensitive": lambda value: value,
+    "nonsensitive": lambda value: value,
+    "type": lambda value: type(value).__name__,
 }
+
+
+def _length_error(value: Any) -> int:
+    raise EvaluationError(f"length() of {value!r}")
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b, "%": lambda a, b: a % b,
+}
+
+
+def _contains_unknown(value: Any) -> bool:
+    if isinstance(value, Reference):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_unknown(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_contains_unknown(item) for item in value)
+    return False
+
+
+# Functions that pass values through unchanged, so an unknown element does not make the whole result unknown.
+_STRUCTURAL = {"merge", "concat", "flatten", "tolist", "toset", "tomap", "lookup", "element", "values", "keys",
+               "compact", "distinct", "reverse", "slice", "zipmap", "one", "length", "sensitive", "nonsensitive",
+               "setunion"}
 
 
 class _Evaluator:
@@ -352,43 +703,106 @@ class _Evaluator:
         if kind == "name":
             return self.name(node[1])
         if kind == "get":
-            container = self.run(node[1])
             if node[1][0] == "name" and node[1][1] in ("var", "local") and node[1][1] not in self.bindings:
                 return self.lookup(node[1][1], str(self.run(node[2])))
+            container = self.run(node[1])
             return _get(container, self.run(node[2]))
+        if kind == "splat":
+            return self.splat(self.run(node[1]), node[2])
         if kind == "template":
             parts = [self.run(part) for part in node[1]]
-            if any(isinstance(part, dict | list | Reference) or part is None for part in parts):
-                raise NotEvaluable("a template with a value that is not text")
-            return "".join(str(part).lower() if isinstance(part, bool) else str(part) for part in parts)
+            if any(isinstance(part, Reference) for part in parts):
+                # Known after apply; the text keeps what is known ("arn:aws:iam::${data.x.account_id}:root").
+                if any(part is None or isinstance(part, dict | list | Lazy) for part in parts):
+                    raise NotEvaluable("a template with a value known only after apply")
+                text = "".join("${" + part.text + "}" if isinstance(part, Reference) else _text(part)
+                               for part in parts)
+                unknown = next((p for p in parts if isinstance(p, UnknownValue)), None)
+                if unknown is not None:
+                    return UnknownValue(text, None, unknown.reason)
+                return Reference(text, next(p.target for p in parts if isinstance(p, Reference)))
+            if any(part is None for part in parts):
+                raise EvaluationError("a template with a null value")
+            if any(isinstance(part, dict | list | Lazy) for part in parts):
+                raise EvaluationError("a template with a value that is not text")
+            return "".join(_text(part) for part in parts)
         if kind == "list":
-            return [self.run(item) for item in node[1]]
+            return [self.element(item) for item in node[1]]
         if kind == "set":
-            return _set(*(self.run(item) for item in node[1]))
+            return _set(*(self.element(item) for item in node[1]))
         if kind == "map":
-            return {self.run(key): self.run(value) for key, value in node[1]}
+            return {_text(self.run(key)): self.element(value) for key, value in node[1]}
         if kind == "if":
-            return self.run(node[2] if self.boolean(self.run(node[1])) else node[3])
+            condition = self.run(node[1])
+            if isinstance(condition, Reference):
+                raise NotEvaluable(f"the condition {condition.text} is known only after apply")
+            return self.run(node[2] if self.boolean(condition) else node[3])
         if kind == "compare":
             left, right = self.run(node[2]), self.run(node[3])
             if isinstance(left, Reference) or isinstance(right, Reference):
-                raise NotEvaluable("comparison with an unknown value")
+                raise NotEvaluable("comparison with a value known only after apply")
+            if node[1] in ("==", "!="):
+                equal = _equal(left, right)
+                return equal if node[1] == "==" else not equal
             try:
-                return _COMPARISONS[node[1]](left, right)
+                return _COMPARISONS[node[1]](_number(left), _number(right))
             except TypeError:
-                raise NotEvaluable(f"cannot compare {left!r} {node[1]} {right!r}") from None
+                raise EvaluationError(f"cannot compare {left!r} {node[1]} {right!r}") from None
+        if kind == "arithmetic":
+            left, right = self.run(node[2]), self.run(node[3])
+            if isinstance(left, Reference) or isinstance(right, Reference):
+                raise NotEvaluable("arithmetic on a value known only after apply")
+            try:
+                result = _ARITHMETIC[node[1]](_number(left), _number(right))
+            except ZeroDivisionError:
+                raise EvaluationError("division by zero") from None
+            return int(result) if isinstance(result, float) and result.is_integer() else result
         if kind == "not":
-            return not self.boolean(self.run(node[1]))
+            value = self.run(node[1])
+            if isinstance(value, Reference):
+                raise NotEvaluable(f"{value.text} is known only after apply")
+            return not self.boolean(value)
         if kind == "logical":
-            left = self.boolean(self.run(node[2]))
+            left = self.run(node[2])
+            if isinstance(left, Reference):
+                raise NotEvaluable(f"{left.text} is known only after apply")
+            left = self.boolean(left)
             if (node[1] == "&&" and not left) or (node[1] == "||" and left):
                 return left
-            return self.boolean(self.run(node[3]))
+            right = self.run(node[3])
+            if isinstance(right, Reference):
+                raise NotEvaluable(f"{right.text} is known only after apply")
+            return self.boolean(right)
         if kind == "call":
             return self.call(node[1], node[2])
         if kind in ("for_list", "for_map"):
             return self.for_expression(node)
         raise NotEvaluable(f"unknown node {kind}")
+
+    def element(self, node: tuple) -> Any:
+        """An element of a list or map literal: one that cannot be known leaves the others known."""
+        try:
+            return self.run(node)
+        except EvaluationError:
+            raise
+        except NotEvaluable as error:
+            return UnknownValue(_source(node), None, str(error))
+
+    def splat(self, value: Any, accessors: tuple) -> Any:
+        if isinstance(value, Reference):
+            return Reference(f"{value.text}[*]", value.target)
+        if value is None:
+            return []
+        if isinstance(value, LazyCollection):
+            value = value.elements()
+        elif not isinstance(value, list | tuple):
+            value = [value]  # a splat on a single value makes a one-element list
+        results = []
+        for item in value:
+            for accessor in accessors:
+                item = _get(item, self.run(accessor))
+            results.append(item)
+        return results
 
     @staticmethod
     def boolean(value: Any) -> bool:
@@ -396,7 +810,9 @@ class _Evaluator:
             return value
         if value in ("true", "false"):  # checkov renders booleans of variables as text
             return value == "true"
-        raise NotEvaluable(f"{value!r} is not a bool")
+        if value is None:
+            raise EvaluationError("a null value where a bool is required")
+        raise EvaluationError(f"{value!r} is not a bool")
 
     def name(self, name: str) -> Any:
         if name in self.bindings:
@@ -408,31 +824,37 @@ class _Evaluator:
         return Reference(name)  # a resource, data source or module: kept as text for matching
 
     def call(self, function: str, arguments: tuple) -> Any:
+        function = function.split("::")[-1]
         if function == "try":
             for argument in arguments:
                 try:
                     return self.run(argument)
-                except NotEvaluable:
+                except EvaluationError:
                     continue
-            raise NotEvaluable("no argument of try() could be evaluated")
+            raise EvaluationError("no argument of try() could be evaluated")
         if function == "can":
             try:
                 self.run(arguments[0])
                 return True
-            except _Missing:
+            except EvaluationError:
                 return False
         implementation = _FUNCTIONS.get(function)
         if implementation is None:
             raise NotEvaluable(f"function {function}() is not evaluated")
         values = [self.run(argument) for argument in arguments]
-        if any(isinstance(value, Reference) for value in values):
-            raise NotEvaluable(f"{function}() of a value that is not known")
+        values = [value.as_value() if isinstance(value, LazyCollection) else value for value in values]
+        if function == "jsonencode" and values and _contains_unknown(values[0]):
+            return values[0]  # the document's structure stays readable; its unknown parts stay references
+        if function not in _STRUCTURAL and any(_contains_unknown(value) for value in values):
+            raise NotEvaluable(f"{function}() of a value known only after apply")
+        if function in _STRUCTURAL and any(isinstance(value, Reference) for value in values):
+            raise NotEvaluable(f"{function}() of a value known only after apply")
         try:
             return implementation(*values)
         except NotEvaluable:
             raise
-        except Exception as error:  # wrong arguments: not what Terraform would compute either
-            raise NotEvaluable(f"{function}() failed: {error}") from None
+        except Exception as error:  # wrong arguments: Terraform reports an error too
+            raise EvaluationError(f"{function}() failed: {error}") from None
 
     def for_expression(self, node: tuple) -> Any:
         if node[0] == "for_list":
@@ -444,13 +866,43 @@ class _Evaluator:
         for key, value in pairs(self.run(collection)):
             bound = {**self.bindings, value_name: value, **({key_name: key} if key_name else {})}
             scoped = _Evaluator(self.lookup, bound)
-            if condition is not None and scoped.run(condition) is not True:
-                continue
+            if condition is not None:
+                kept = scoped.run(condition)
+                if isinstance(kept, Reference):
+                    raise NotEvaluable(f"the condition {kept.text} is known only after apply")
+                if not scoped.boolean(kept):
+                    continue
             if node[0] == "for_list":
                 results.append(scoped.run(body))
             else:
-                mapped[scoped.run(key_body)] = scoped.run(body)
+                mapped[_text(scoped.run(key_body))] = scoped.run(body)
         return results if node[0] == "for_list" else mapped
+
+
+def _source(node: tuple) -> str:
+    """Readable text of an expression, for naming a value that is not known."""
+    kind = node[0]
+    if kind == "literal":
+        return repr(node[1]) if isinstance(node[1], str) else str(node[1])
+    if kind == "name":
+        return node[1]
+    if kind == "get":
+        key = node[2]
+        if key[0] == "literal" and isinstance(key[1], str) and key[1].isidentifier():
+            return f"{_source(node[1])}.{key[1]}"
+        return f"{_source(node[1])}[{_source(key)}]"
+    if kind == "call":
+        return f"{node[1]}({', '.join(_source(argument) for argument in node[2])})"
+    return "(an expression)"
+
+
+def _equal(left: Any, right: Any) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        return left is right or (isinstance(left, str) and left == _text(right)) or (
+            isinstance(right, str) and right == _text(left))
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return left == right
+    return left == right
 
 
 def _no_scope(namespace: str, name: str) -> Any:
@@ -467,15 +919,25 @@ def evaluate_value(value: Any, bindings: dict[str, Any] | None = None, lookup: L
     """A value as python-hcl2 writes it: "${expr}", a template ("arn:aws:s3:::${local.name}"), a literal (returned
     as is), or a list or map of those."""
     if isinstance(value, dict):
-        return {key: evaluate_value(item, bindings, lookup) for key, item in value.items()}
+        return {key: _element_value(item, bindings, lookup) for key, item in value.items()}
     if isinstance(value, list):
-        return [evaluate_value(item, bindings, lookup) for item in value]
+        return [_element_value(item, bindings, lookup) for item in value]
     if not isinstance(value, str) or "${" not in value:
         return value
     text = value.strip()
     if text.startswith("${") and _closing_brace(text, 1) == len(text) - 1:
         return evaluate(text[2:-1], bindings, lookup)
     return _Evaluator(lookup, bindings or {}).run(_Parser("").string(text))
+
+
+def _element_value(value: Any, bindings: dict[str, Any] | None, lookup: Lookup) -> Any:
+    try:
+        return evaluate_value(value, bindings, lookup)
+    except EvaluationError:
+        raise
+    except NotEvaluable as error:
+        text = value[2:-1] if isinstance(value, str) and value.startswith("${") and value.endswith("}") else value
+        return UnknownValue(str(text), None, str(error))
 
 
 def _closing_brace(text: str, opening: int) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from data_handling.model.addresses import module_address_of, root_dir_of
+from data_handling.model.hcl.source import evaluate_roots
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.raw_hcl import module_outputs_referenced
 from data_handling.model.records import ModuleCall, ProviderBlock, Resource
@@ -166,4 +167,27 @@ def build_from_graph(graph: Any) -> Infrastructure:
         unique = {(label, id(target)): (label, target) for label, target in found}
         resource.references = list(unique.values())
 
-    return Infrastructure(list(resources.values()), providers, calls)
+    graph_records = list(resources.values())
+    root_files: dict[str, set[str]] = {}
+    for resource in graph_records:
+        root_files.setdefault(resource.root_dir, set())
+        if not resource.module and resource.file_path:
+            root_files[resource.root_dir].add(resource.file_path)
+    for provider in providers:
+        root_files.setdefault(provider.root_dir, set())
+        if not provider.module and provider.file_path:
+            root_files[provider.root_dir].add(provider.file_path)
+    for call in calls:
+        if not call.parent and call.file_path:
+            root_files.setdefault(call.root_dir, set()).add(call.file_path)
+    evaluation = evaluate_roots(graph_records, root_files)
+    evaluated = evaluation.evaluated_roots
+    # Roots the evaluator could not read keep checkov's rendering (a warning says why).
+    kept = [r for r in graph_records if r.root_dir not in evaluated]
+    return Infrastructure(
+        evaluation.resources + kept,
+        evaluation.providers + [p for p in providers if p.root_dir not in evaluated],
+        evaluation.calls + [c for c in calls if c.root_dir not in evaluated],
+        instances_of=evaluation.instances_of, problems=evaluation.problems,
+        missing_modules=evaluation.missing_modules,
+    )

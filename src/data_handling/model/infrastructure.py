@@ -16,8 +16,14 @@ _FIX_REGION = "set the region in the provider block (or the resource's region ar
 
 
 class Infrastructure:
-    def __init__(self, resources: list[Resource], providers: list[ProviderBlock], calls: list[ModuleCall]):
+    def __init__(self, resources: list[Resource], providers: list[ProviderBlock], calls: list[ModuleCall],
+                 instances_of: dict[int, list[Resource]] | None = None, problems: list[str] | None = None,
+                 missing_modules: list[str] | None = None):
         self.resources = [r for r in resources if r.mode == "resource"]
+        # id(a configuration checkov hands a check) -> the evaluated instances it stands for; [] = none exist
+        self._instances_of = instances_of or {}
+        self.problems = problems or []  # what kept the evaluation from being complete
+        self.missing_modules = missing_modules or []  # module calls whose source is not available locally
         self.data_sources = [r for r in resources if r.mode == "data"]
         self._by_conf = {id(resource.config): resource for resource in resources}
         self._by_address: dict[str, list[Resource]] = {}
@@ -54,8 +60,16 @@ class Infrastructure:
 
     # --- finding a resource -----------------------------------------------------------------------------
 
+    def instances_for(self, conf: dict[str, Any]) -> list[Resource] | None:
+        """The evaluated instances a configuration checkov hands a check stands for: one, several (a block
+        checkov did not expand), none (count = 0, an empty for_each), or None when the evaluator does not know it."""
+        return self._instances_of.get(id(conf))
+
     def resource_for(self, conf: dict[str, Any], file_path: str | None = None) -> Resource | None:
         """The resource whose configuration checkov hands a check (the same dict object in HCL scans)."""
+        instances = self._instances_of.get(id(conf))
+        if instances:
+            return instances[0]
         found = self._by_conf.get(id(conf))
         if found is not None:
             return found

@@ -29,6 +29,9 @@ def blocks(config: Any, name: str) -> Blocks:
     result = Blocks()
     if not isinstance(config, dict):
         return result
+    unknown = (config.get("__unknown_blocks__") or {}).get(name)
+    if unknown:  # model/hcl could not expand this dynamic block
+        return Blocks(found=_dicts(config.get(name)), unresolved=[unknown])
     generated = [entry[name] for entry in _listed(config.get("dynamic")) if isinstance(entry, dict) and name in entry]
     iterators = {name} | {str(unwrap(g.get("iterator"))) for g in generated if isinstance(g, dict) and "iterator" in g}
     # Checkov can also copy a dynamic block's unexpanded content under the block name: not a block of its own.

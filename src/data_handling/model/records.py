@@ -64,6 +64,8 @@ class Resource:
     mode: str = "resource"  # "resource", or "data" for a data source (data.aws_iam_policy_document.x)
     # A plan states the provider configuration each resource uses (root_dir, module, local name): no resolution.
     provider_key: tuple[str, str, str] | None = None
+    # Values evaluated from the written HCL (model/hcl): dynamic blocks expanded, nulls omitted, unknowns marked.
+    evaluated: bool = False
 
     @property
     def module_key(self) -> ModuleKey:

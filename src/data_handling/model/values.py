@@ -22,11 +22,35 @@ class Unknown:
 
 Resolution = Known[T] | Unknown
 
+
+class Unevaluated(str):
+    """A value left unknown in an evaluated configuration: the expression as written, and why."""
+
+    reason: str
+
+    def __new__(cls, text: str, reason: str) -> Unevaluated:
+        value = super().__new__(cls, text)
+        value.reason = reason
+        return value
+
+
+class ReferenceText(str):
+    """A value known only after apply, in an evaluated configuration: its text, and the instance it names."""
+
+    target: str | None
+
+    def __new__(cls, text: str, target: str | None) -> ReferenceText:
+        value = super().__new__(cls, text)
+        value.target = target
+        return value
+
 # What checkov leaves in place of a value it could not render: interpolations, references, calls.
 _UNRENDERED = re.compile(r"\$\{|^(var|local|module|data|each|count|path|terraform)\.|\b[a-z_][a-z0-9_]*\(")
 
 
 def is_unrendered(value: Any) -> bool:
+    if isinstance(value, Unevaluated):
+        return True
     return isinstance(value, str) and bool(_UNRENDERED.search(value))
 
 

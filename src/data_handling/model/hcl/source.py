@@ -1,0 +1,112 @@
+"""Records of the scanned configuration from the evaluated module tree (model/hcl/evaluator.py).
+
+Checkov's graph says which resource configurations the checks are handed; the evaluator says what those
+resources are: their instances, their values as Terraform evaluates them, the provider blocks and module calls.
+Each configuration checkov hands a check is mapped to the evaluated instances it stands for: one, several (a
+block checkov did not expand), or none (an instance that `count = 0`, an empty `for_each` or a module that is
+not created never makes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from data_handling.model.hcl.evaluator import ResourceInstance, Tree, strip_keys
+from data_handling.model.hcl.files import terraform_files
+from data_handling.model.hcl.inputs import ScanInputs, current_inputs
+from data_handling.model.records import ModuleCall, ProviderBlock, Resource
+
+logger = logging.getLogger("data_handling")
+
+
+@dataclass
+class Evaluation:
+    """What the evaluator made of the roots of one scan."""
+
+    resources: list[Resource] = field(default_factory=list)
+    providers: list[ProviderBlock] = field(default_factory=list)
+    calls: list[ModuleCall] = field(default_factory=list)
+    # id(checkov's resource configuration) -> the evaluated instances it stands for ([] = none exist)
+    instances_of: dict[int, list[Resource]] = field(default_factory=dict)
+    evaluated_roots: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    missing_modules: list[str] = field(default_factory=list)
+
+
+def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[str]],
+                   inputs: ScanInputs | None = None) -> Evaluation:
+    """Evaluate every root module the graph holds, and map the graph's resources to the evaluated instances."""
+    inputs = inputs or current_inputs()
+    evaluation = Evaluation()
+    trees: dict[str, Tree] = {}
+    for root_dir in sorted(root_files):
+        files = _root_files(root_dir, root_files[root_dir])
+        try:
+            trees[root_dir] = Tree(root_dir, files, inputs)
+        except RecursionError:
+            evaluation.problems.append(f"{root_dir}: the configuration nests too deeply to evaluate")
+            continue
+        except Exception as error:  # the graph's own rendering stands for this root; say why
+            logger.warning("data-handling: could not evaluate %s (%s: %s); using checkov's rendering",
+                           root_dir, type(error).__name__, error)
+            evaluation.problems.append(f"{root_dir}: {type(error).__name__}: {error}")
+            continue
+        evaluation.evaluated_roots.add(root_dir)
+        tree = trees[root_dir]
+        evaluation.problems += tree.problems
+        evaluation.missing_modules += tree.missing_modules
+    records: dict[tuple[str, str], Resource] = {}
+    for root_dir, tree in trees.items():
+        for instance in tree.instances.values():
+            records[(root_dir, instance.address)] = _record(root_dir, instance)
+        evaluation.providers += [ProviderBlock(root_dir, p.module, p.local_name, p.config, p.file_path, p.line)
+                                 for p in tree.providers]
+        evaluation.calls += [ModuleCall(root_dir, c.parent, c.address, c.providers, c.file_path, c.line)
+                             for c in tree.calls]
+    for (root_dir, _), record in records.items():
+        instance = trees[root_dir].instances[record.address]
+        record.references = [(label, records[(root_dir, target)]) for label, target in instance.references
+                             if (root_dir, target) in records and target != record.address]
+    evaluation.resources = list(records.values())
+    for resource in graph_resources:
+        tree = trees.get(resource.root_dir)
+        if tree is None:
+            continue
+        exact = records.get((resource.root_dir, resource.address))
+        if exact is not None:
+            evaluation.instances_of[id(resource.config)] = [exact]
+            _keep_checkov_keys(exact, resource)
+            continue
+        block = strip_keys(resource.address)
+        if block in tree.blocks:
+            found = [records[(resource.root_dir, i.address)] for i in tree.blocks[block]]
+            evaluation.instances_of[id(resource.config)] = found
+            for record in found:
+                _keep_checkov_keys(record, resource)
+    return evaluation
+
+
+def _root_files(root_dir: str, from_graph: set[str]) -> tuple[str, ...]:
+    """The root module's files: as for Terraform, every `.tf` and `.tf.json` file of its directory (a scan of
+    one file still needs the variables and providers declared beside it)."""
+    return tuple(sorted(set(from_graph) | set(terraform_files(root_dir))))
+
+
+def _record(root_dir: str, instance: ResourceInstance) -> Resource:
+    config = dict(instance.config or {})
+    config["__address__"] = instance.address
+    return Resource(
+        address=instance.address, type=instance.type, name=instance.name, root_dir=root_dir,
+        module=instance.module.address, config=config, file_path=os.path.abspath(instance.block.file_path),
+        line=instance.block.line, mode=instance.mode, evaluated=True,
+    )
+
+
+def _keep_checkov_keys(record: Resource, graph_resource: Resource) -> None:
+    """Checkov's own bookkeeping keys (not values) stay available to code that reads them."""
+    for key, value in graph_resource.config.items():
+        if key.startswith("__") and key not in record.config:
+            record.config[key] = value
+    record.config["__address__"] = record.address
