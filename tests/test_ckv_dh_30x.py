@@ -183,7 +183,8 @@ def test_raw_logs_exact_results(raw_logs):
         ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.app_protected", "passed"),
         ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.audit_only", "failed"),
         ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.partly_masked", "failed"),
-        ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.unevaluated_policy", "failed"),
+        ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.unevaluated_policy", "passed"),
+        ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.unknown_policy", "failed"),
         ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.unprotected", "failed"),
         ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.local", "passed"),
         ("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.apse2_app", "passed"),
@@ -220,7 +221,7 @@ def test_raw_logs_name_the_source_the_destination_and_the_protection(raw_logs):
     assert "only audits EmailAddress" in audit and "aws_cloudwatch_log_data_protection_policy.acme_audit" in audit
     partly = details[("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.partly_masked")]
     assert "masks EmailAddress" in partly and "IpAddress, Name, Address, CreditCardNumber" in partly
-    unevaluated = details[("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.unevaluated_policy")]
+    unevaluated = details[("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.unknown_policy")]
     assert "could not be evaluated" in unevaluated
     unprotected = details[("CKV_DH_303", "aws_cloudwatch_log_subscription_filter.unprotected")]
     assert '"/aws/lambda/acme-checkout"' in unprotected and "no CloudWatch Logs data protection policy" in unprotected

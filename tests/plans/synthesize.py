@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_handling.model import dynamic_blocks
 from data_handling.model.expressions import Reference
 from data_handling.model.records import Resource
-from data_handling.model.values import Known, evaluate_merge, is_unrendered
+from data_handling.model.values import Known, ReferenceText, evaluate_merge, is_unrendered
 
 _REFERENCE = re.compile(r'(?<![\w.])((?:data\.)?[a-z][a-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[[^\]]*\])+)')
 _STEP = re.compile(r'\.[A-Za-z_][A-Za-z0-9_-]*|\[[^\]]*\]')
@@ -110,6 +110,8 @@ _RESOURCE_ATTRIBUTE = re.compile(r'^(data\.)?[a-z0-9]+_[a-z0-9_]+\.[A-Za-z0-9_-]
 
 
 def _known(value: Any) -> bool:
+    if isinstance(value, ReferenceText):  # an attribute the provider computes: unknown until apply
+        return False
     if isinstance(value, str):
         return not is_unrendered(value) and not _RESOURCE_ATTRIBUTE.match(value)
     if isinstance(value, dict):
