@@ -2,6 +2,9 @@
 
 Exit codes: 0 clean scan, 1 findings, 2 the scan could not be trusted (bad policy map, unreadable or
 unparsable input, a check that did not load, did not run or raised).
+
+`data-handling inventory PATH` runs checkov the same way and prints the data map (output/inventory.py) of the
+models the checks evaluated: 0 on success, 2 on the same errors.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_handling import __version__
+from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
 from data_handling.model.plan_source import PlanError, load_plan
 from data_handling.output import findings as output_findings
+from data_handling.output import inventory as data_inventory
 from data_handling.output import sarif, summary
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load
@@ -27,19 +32,6 @@ OUTPUTS = ("cli", "json", "sarif")
 CONFLICTING_BUILTINS = ("CKV_AWS_144",)
 
 
-class ScanError(Exception):
-    """The scan cannot be trusted; the message is the one line the user sees."""
-
-
-def checks_dir() -> Path:
-    """The checkov adapters: packaged in the wheel, or the repository's checks/ in a development install."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "_checkov_checks", package.parents[1] / "checks"):
-        if candidate.is_dir() and any(candidate.glob("dh_*.py")):
-            return candidate
-    raise ScanError("the data-handling checks are not installed (no checks directory found)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="data-handling", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -47,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan = commands.add_parser("scan", help="scan a Terraform directory or file")
     scan.add_argument("path", help="Terraform directory, .tf file, or plan JSON (terraform show -json plan.out)")
     scan.add_argument("--policy-map", help=f"policy map (default: ${ENV_VAR}, ./policy_map.yaml, packaged)")
+    _add_evaluation_options(scan)
     scan.add_argument("--output", "-o", action="append", choices=OUTPUTS,
                       help="output format, repeatable (default: cli)")
     scan.add_argument("--output-file-path", help="directory to write the outputs to instead of stdout")
@@ -62,29 +55,125 @@ def build_parser() -> argparse.ArgumentParser:
                       "work tree holding PATH, else the current directory)")
     scan.add_argument("--summary-file", help="append a Markdown summary of the findings to this file "
                       "(e.g. $GITHUB_STEP_SUMMARY)")
+    inventory = commands.add_parser("inventory", help="list the data stores, cross-region copies and central "
+                                    "telemetry flows the checks see (the data map)")
+    inventory.add_argument("path", help="Terraform directory, .tf file, or plan JSON (terraform show -json plan.out)")
+    inventory.add_argument("--policy-map", help=f"policy map (default: ${ENV_VAR}, ./policy_map.yaml, packaged)")
+    _add_evaluation_options(inventory)
+    inventory.add_argument("--output", "-o", choices=data_inventory.FORMATS, default="table",
+                           help="output format (default: %(default)s; csv lists the stores only)")
+    inventory.add_argument("--output-file", help="write the data map to this file instead of stdout")
     return parser
+
+
+def _add_evaluation_options(command: argparse.ArgumentParser) -> None:
+    """What a pipeline passes `terraform plan`, so the scan evaluates the same values."""
+    command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                         help="set a root variable, as terraform plan -var does (repeatable; wins over var files)")
+    command.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                         help="read root variables from a .tfvars or .tfvars.json file, as terraform plan "
+                         "-var-file does (repeatable, after terraform.tfvars and *.auto.tfvars)")
+    command.add_argument("--workspace", help="the Terraform workspace terraform.workspace evaluates to "
+                         "(default: $TF_WORKSPACE, else \"default\")")
+    command.add_argument("--allow-missing-modules", action="store_true",
+                         help="warn instead of failing when a registry or git module is not under "
+                         ".terraform/modules (terraform init has not run); local modules must always exist")
+
+
+def _pin_evaluation_inputs(args: argparse.Namespace) -> None:
+    """The checks run inside checkov: hand them the variables and workspace through the environment."""
+    import json
+
+    from data_handling.model.hcl import inputs
+
+    pairs = []
+    for item in args.var:
+        name, separator, value = item.partition("=")
+        if not separator or not name.strip():
+            raise ScanError(f"--var {item!r}: expected NAME=VALUE")
+        pairs.append([name.strip(), value])
+    for path in args.var_file:
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise ScanError(f"--var-file {path}: no such readable file")
+    os.environ[inputs.ENV_VARS] = json.dumps(pairs)
+    os.environ[inputs.ENV_VAR_FILES] = os.pathsep.join(str(Path(path).resolve()) for path in args.var_file)
+    if args.workspace:
+        os.environ[inputs.ENV_WORKSPACE] = args.workspace
+    else:
+        os.environ.pop(inputs.ENV_WORKSPACE, None)
+
+
+def _refuse_missing_modules(allow: bool) -> None:
+    """A module whose source is not on disk leaves its resources unchecked: the scan cannot be trusted."""
+    from data_handling.checkov_adapter.state import models_used
+
+    missing = sorted({module for model in models_used() for module in model.missing_modules})
+    if not missing:
+        return
+    local = [module for module in missing if "source './" in module or "source '../" in module]
+    if local or not allow:
+        raise ScanError(f"module {missing[0]} could not be read ({len(missing)} in all), so its resources were not "
+                        "checked: run terraform init (or terraform get) first"
+                        + ("" if local else ", or pass --allow-missing-modules for a local run"))
+    for module in missing:
+        print(f"data-handling: warning: module {module} is not available locally; its resources were not checked "
+              "(--allow-missing-modules)", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return scan(args)
+        return inventory(args) if args.command == "inventory" else scan(args)
     except (ScanError, PolicyMapError) as error:
         print(f"data-handling: error: {error}", file=sys.stderr)
         return EXIT_ERROR
 
 
 def scan(args: argparse.Namespace) -> int:
+    loaded, target = _prepare(args)
+    reports = _run_checkov(target, args, loaded)
+    _refuse_missing_modules(args.allow_missing_modules)
+    verdict = _verdict(reports, loaded, args.with_builtin_checks)
+    _write_own_outputs(reports, target, args, loaded)
+    return verdict
+
+
+def inventory(args: argparse.Namespace) -> int:
+    """The data map of PATH: checkov runs the data-handling checks exactly as `scan` does (its console output
+    discarded), then the models they evaluated are listed."""
+    from data_handling.checkov_adapter.state import models_used
+
+    loaded, target = _prepare(args)
+    as_scan = argparse.Namespace(output=None, output_file_path=None, repo_root_for_plan_enrichment=None,
+                                 with_builtin_checks=False)
+    reports = _run_checkov(target, as_scan, loaded, quiet=True)
+    _refuse_parse_failures(reports)
+    models = models_used()
+    if not models and _scanned_aws(reports):
+        raise ScanError("no data-handling check evaluated the scanned resources, so there is no model to list "
+                        "(are all checks disabled in the policy map?)")
+    try:
+        data_map = data_inventory.build(models, loaded.policy, path=args.path, policy_map=str(loaded.path))
+        text = data_inventory.render(data_map, args.output)
+    except Exception as error:  # never a traceback: one line, exit 2
+        raise ScanError(f"the data map could not be built: {type(error).__name__}: {error}") from None
+    try:
+        data_inventory.write(text, args.output_file)
+    except OSError as error:
+        raise ScanError(f"{args.output_file}: cannot write the data map: {error.strerror or error}") from None
+    return EXIT_CLEAN
+
+
+def _prepare(args: argparse.Namespace) -> tuple[LoadedPolicy, Path]:
+    """The policy map and the target, validated before checkov starts (one-line errors, exit 2)."""
     loaded = load(args.policy_map)
     for warning in loaded.warnings:
         print(f"data-handling: warning: {loaded.path}: {warning}", file=sys.stderr)
     target = _scan_target(Path(args.path))
     # The checks run inside checkov and find the map through the environment: pin them to this one.
     os.environ[ENV_VAR] = str(Path(loaded.path).resolve())
-    reports = _run_checkov(target, args, loaded)
-    verdict = _verdict(reports, loaded, args.with_builtin_checks)
-    _write_own_outputs(reports, target, args, loaded)
-    return verdict
+    _pin_evaluation_inputs(args)
+    return loaded, target
 
 
 def _scan_target(path: Path) -> Path:
@@ -131,7 +220,7 @@ def _wants_sarif(args: argparse.Namespace) -> bool:
     return "sarif" in (args.output or []) or bool(args.sarif_file)
 
 
-def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> list:
+def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy, quiet: bool = False) -> list:
     from checkov.main import Checkov
 
     from data_handling.checkov_adapter.state import run_record
@@ -139,9 +228,9 @@ def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -
     run_record.reset()
     os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
     checkov = Checkov(_checkov_arguments(target, args))
-    if _checkov_outputs(args):
+    if _checkov_outputs(args) and not quiet:
         checkov.run()
-    else:  # only our SARIF was asked for: checkov's console output would corrupt it on stdout
+    else:  # only our SARIF (or the data map) was asked for: checkov's console output would corrupt it on stdout
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             checkov.run()
     return list(checkov.scan_reports)
@@ -164,8 +253,33 @@ def _write_own_outputs(reports: list, target: Path, args: argparse.Namespace, lo
     if args.summary_file:
         severities = {check_id: loaded.policy.severity_of(check_id) for check_id in CATALOGUE}
         markdown = summary.render(failed, skipped, repo_root, target=args.path, policy_map=loaded.path,
-                                  severities=severities)
+                                  severities=severities, data_map=_data_map_table(args, loaded, repo_root))
         summary.append(Path(args.summary_file), markdown)
+
+
+def _data_map_table(args: argparse.Namespace, loaded: LoadedPolicy, repo_root: Path) -> str:
+    """The summary's collapsed data map: the stores of the models this scan evaluated."""
+    from data_handling.checkov_adapter.state import models_used
+
+    try:
+        data_map = data_inventory.build(models_used(), loaded.policy, path=args.path, policy_map=str(loaded.path),
+                                        relative_to=repo_root.resolve())
+        return data_inventory.stores_markdown(data_map)
+    except Exception as error:  # the findings stand; the summary says the map is missing, and why
+        message = f"the data map could not be built: {type(error).__name__}: {error}"
+        print(f"data-handling: warning: {message}", file=sys.stderr)
+        return summary.markdown_cell(message[0].upper() + message[1:]) + "."
+
+
+def _refuse_parse_failures(reports: list) -> None:
+    parse_failures = sorted({path for report in reports for path in report.parsing_errors})
+    if parse_failures:
+        raise ScanError(f"could not parse {', '.join(parse_failures)}: fix the Terraform syntax (nothing in "
+                        "those files was checked)")
+
+
+def _scanned_aws(reports: list) -> bool:
+    return any(_resource_type(item).startswith("aws_") for report in reports for item in report.resources)
 
 
 def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
@@ -173,17 +287,14 @@ def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
 
     from data_handling.checkov_adapter.state import run_record
 
-    parse_failures = sorted({path for report in reports for path in report.parsing_errors})
-    if parse_failures:
-        raise ScanError(f"could not parse {', '.join(parse_failures)}: fix the Terraform syntax (nothing in "
-                        "those files was checked)")
+    _refuse_parse_failures(reports)
     if run_record.errors:
         raise ScanError(f"{run_record.errors[0]} ({len(run_record.errors)} error(s) in all; see the log)")
     enabled = [check_id for check_id in CATALOGUE if loaded.policy.is_enabled(check_id)]
     missing = [check_id for check_id in enabled if resource_registry.get_check_by_id(check_id) is None]
     if missing:
         raise ScanError(f"checks {', '.join(missing)} did not load into checkov; the scan is incomplete")
-    scanned_aws = any(_resource_type(item).startswith("aws_") for report in reports for item in report.resources)
+    scanned_aws = _scanned_aws(reports)
     idle = [check_id for check_id in enabled if scanned_aws and not run_record.invocations[check_id]]
     if idle:
         raise ScanError(f"checks {', '.join(idle)} loaded but never ran on the scanned resources")

@@ -1,5 +1,5 @@
 """State shared by the checks of one checkov process: the policy map (loaded once per file version), the
-infrastructure model (built once per graph), and a record of what ran, for the CLI to verify."""
+infrastructure model (built once per graph), and a record of what ran and which models it used, for the CLI."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from data_handling.model import dynamic_blocks
 from data_handling.model.graph_source import build_from_graph
+from data_handling.model.hcl.inputs import ScanInputs, current_inputs
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.plan_source import build_from_plan, load_plan
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load, locate
@@ -19,7 +20,7 @@ logger = logging.getLogger("data_handling")
 
 _policy_cache: dict[tuple[str, int], LoadedPolicy | PolicyMapError] = {}
 _located: dict[tuple[str | None, str], Any] = {}
-_model_cache: dict[int, tuple[Any, Infrastructure]] = {}
+_model_cache: dict[int, tuple[Any, Infrastructure, ScanInputs]] = {}
 _plan_cache: dict[tuple[str, int], Infrastructure] = {}
 
 
@@ -29,13 +30,25 @@ class RunRecord:
 
     invocations: Counter[str] = field(default_factory=Counter)  # resources each check was called on
     errors: list[str] = field(default_factory=list)  # rules that raised
+    models: dict[int, Infrastructure] = field(default_factory=dict)  # the models the checks used, by id
 
     def reset(self) -> None:
         self.invocations.clear()
         self.errors.clear()
+        self.models.clear()
+
+    def used(self, model: Infrastructure) -> Infrastructure:
+        self.models.setdefault(id(model), model)
+        return model
 
 
 run_record = RunRecord()
+
+
+def models_used() -> list[Infrastructure]:
+    """The models the checks evaluated since run_record.reset(), in first-use order: one per scanned graph or
+    plan, built in this run or reused from the cache (the CLI's data map reads them after checkov returns)."""
+    return list(run_record.models.values())
 
 
 def current_policy() -> LoadedPolicy | PolicyMapError:
@@ -82,18 +95,19 @@ def plan_model(path: str) -> Infrastructure:
     if key not in _plan_cache:
         _plan_cache.clear()
         _plan_cache[key] = build_from_plan(load_plan(path), path)
-    return _plan_cache[key]
+    return run_record.used(_plan_cache[key])
 
 
 def model_for(graph: Any) -> Infrastructure:
     """The infrastructure model of a scanned root, built on first use and reused for every resource."""
     if graph is None:
         return Infrastructure([], [], [])
+    inputs = current_inputs()  # variables and workspace change what the same graph evaluates to
     cached = _model_cache.get(id(graph))
-    if cached is None or cached[0] is not graph:
+    if cached is None or cached[0] is not graph or cached[2] != inputs:
         if len(_model_cache) > 32:  # several roots per scan; drop models of finished scans
             _model_cache.clear()
-        cached = _model_cache[id(graph)] = (graph, build_from_graph(graph))
+        cached = _model_cache[id(graph)] = (graph, build_from_graph(graph), inputs)
         # What checkov renders wrongly in dynamic blocks is rebuilt from the same graph (model/dynamic_blocks).
         dynamic_blocks.observe(graph)
-    return cached[1]
+    return run_record.used(cached[1])

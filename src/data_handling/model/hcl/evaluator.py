@@ -116,6 +116,7 @@ class Tree:
         self.inputs = inputs
         self.problems: list[str] = []  # what makes the evaluation incomplete (a module not downloaded...)
         self.missing_modules: list[str] = []
+        self.installed_calls: set[str] = set()  # module call keys read from .terraform/modules
         self.instances: dict[str, ResourceInstance] = {}  # address -> instance (resources and data sources)
         self.blocks: dict[str, list[ResourceInstance]] = {}  # address without instance keys -> instances
         self.modules: dict[str, ModuleInstance] = {}
@@ -156,12 +157,31 @@ class Tree:
                                                  block.line))
                 self._expand(child)
 
+    def register_absent(self, module_address: str, files: ModuleFiles, call_path: tuple[str, ...],
+                        depth: int = 0) -> None:
+        """The blocks of a module call that makes no instance, so checkov's copies of them map to none."""
+        if depth > 16:
+            return
+        for block in files.resources:
+            local = ".".join(block.labels) if block.kind == "resource" else "data." + ".".join(block.labels)
+            self.blocks.setdefault(f"{module_address}.{local}", [])
+        for name, block in files.modules.items():
+            source = _one(block.body.get("source"))
+            if not isinstance(source, str):
+                continue
+            directory = (os.path.normpath(os.path.join(files.directory, source)) if source.startswith(".")
+                         else self._installed.get(".".join([*call_path, name])))
+            if directory and os.path.isdir(directory):
+                self.register_absent(f"{module_address}.module.{name}", load_module(directory),
+                                     (*call_path, name), depth + 1)
+
     def module_directory(self, module: ModuleInstance, name: str, source: str) -> str | None:
         if source.startswith(("./", "../")) or source in (".", ".."):
             return os.path.normpath(os.path.join(module.files.directory, source))
         key = ".".join([*module.call_path, name])
         installed = self._installed.get(key)
         if installed and os.path.isdir(installed):
+            self.installed_calls.add(key)
             return installed
         return None
 
@@ -346,6 +366,8 @@ class ModuleInstance:
             address = call_address + (_key_text(key) if expanded and key is not None else "")
             children.append(ModuleInstance(self.tree, address, files, self, block, bindings,
                                            (*self.call_path, name)))
+        if not children:  # count = 0 or an empty for_each: its resources exist in no instance
+            self.tree.register_absent(strip_keys(call_address), files, (*self.call_path, name))
         return children
 
     def _expansion(self, body: dict[str, Any], what: str) -> list[tuple[Any, dict[str, Any], bool]]:

@@ -70,6 +70,7 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
         record.references = [(label, records[(root_dir, target)]) for label, target in instance.references
                              if (root_dir, target) in records and target != record.address]
     evaluation.resources = list(records.values())
+    matched: set[int] = set()
     for resource in graph_resources:
         tree = trees.get(resource.root_dir)
         if tree is None:
@@ -77,6 +78,7 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
         exact = records.get((resource.root_dir, resource.address))
         if exact is not None:
             evaluation.instances_of[id(resource.config)] = [exact]
+            matched.add(id(exact))
             _keep_checkov_keys(exact, resource)
             continue
         block = strip_keys(resource.address)
@@ -84,7 +86,20 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
             found = [records[(resource.root_dir, i.address)] for i in tree.blocks[block]]
             evaluation.instances_of[id(resource.config)] = found
             for record in found:
+                matched.add(id(record))
                 _keep_checkov_keys(record, resource)
+    # Checkov does not load modules from .terraform/modules: their resources are evaluated but never handed to
+    # a check. Say so rather than pass them silently.
+    for root_dir, tree in trees.items():
+        installed = {"module." + ".module.".join(key.split(".")) for key in tree.installed_calls}
+        for record in evaluation.resources:
+            if record.root_dir == root_dir and record.mode == "resource" and id(record) not in matched and any(
+                    strip_keys(record.module) == call or strip_keys(record.module).startswith(call + ".")
+                    for call in installed):
+                evaluation.missing_modules.append(
+                    f"{record.module} (read from .terraform/modules, but checkov did not load it, so "
+                    f"{record.address} and its other resources were not checked)")
+                installed.discard(strip_keys(record.module))
     return evaluation
 
 

@@ -1,0 +1,141 @@
+"""Terraform's semantics through the real checkov CLI and the data-handling CLI: what the model resolves before
+apply (null means omitted, workspace maps, coalesce, instances that do not exist, [each.key] bindings,
+.tf.json providers, variables by precedence, modules that are not on disk)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, outcomes, run_checkov
+
+CASES = FIXTURES / "evaluator"
+POLICY = CASES / "policy_map.yaml"
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.err = ""
+
+
+_last = _Run()
+
+
+def main(argv: list[str]) -> int:
+    """The data-handling CLI as a pipeline runs it: its own process."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATA_HANDLING_", "TF_"))}
+    completed = subprocess.run([sys.executable, "-m", "data_handling.cli", *argv], capture_output=True, text=True,
+                               env=env, timeout=600)
+    _last.err = completed.stderr
+    assert "Traceback" not in completed.stderr
+    return completed.returncode
+
+
+def _ours(case: str, *extra: str) -> set[tuple[str, str, str]]:
+    _code, results, stderr = run_checkov(CASES / case, POLICY, *extra, check="CKV_DH_10*")
+    assert "Traceback" not in stderr
+    return outcomes(results)
+
+
+def test_null_region_is_omitted_through_modules():
+    assert _ours("null_region") == {
+        ("CKV_DH_100", "aws_dynamodb_table.sessions", "passed"),
+        ("CKV_DH_101", "aws_dynamodb_table.sessions", "passed"),  # region = null: the provider's eu-west-1
+        ("CKV_DH_100", "module.bucket.aws_s3_bucket.this", "passed"),
+        ("CKV_DH_101", "module.bucket.aws_s3_bucket.this", "passed"),
+        ("CKV_DH_100", "module.pinned.aws_s3_bucket.this", "passed"),
+        ("CKV_DH_101", "module.pinned.aws_s3_bucket.this", "failed"),  # a real region argument: us-east-1
+    }
+    # replica over `var.region == null ? [] : [...]`: no replica, so no copy to judge
+    assert not any(check == "CKV_DH_102" and result == "failed" for check, _, result in _ours("null_region"))
+
+
+def test_workspace_map_and_coalesce_resolve_the_provider_region():
+    assert _ours("workspace_coalesce") == {
+        ("CKV_DH_100", "aws_s3_bucket.reports", "passed"),
+        ("CKV_DH_101", "aws_s3_bucket.reports", "passed"),
+    }
+
+
+def test_instances_that_do_not_exist_are_not_reported():
+    # aws_s3_bucket.dr (count = true && false ? 1 : 0), module.wrapper (for_each = {}) and module.disabled
+    # (create = false) would all sit in ap-southeast-2: none of them exists, so none is judged.
+    assert _ours("count_zero") == {
+        ("CKV_DH_100", "module.home.aws_s3_bucket.this[0]", "passed"),
+        ("CKV_DH_101", "module.home.aws_s3_bucket.this[0]", "passed"),
+    }
+
+
+def test_each_key_references_bind_to_their_own_instance():
+    found = _ours("each_key")
+    assert {f for f in found if f[0] == "CKV_DH_102"} == {
+        ("CKV_DH_102", 'aws_s3_bucket_replication_configuration.this["orders"]', "passed"),
+        ("CKV_DH_102", 'aws_s3_bucket_replication_configuration.this["exports"]', "passed"),
+    }
+    assert ("CKV_DH_101", 'aws_s3_bucket.source["exports"]', "failed") in found  # us-east-1 is not home
+
+
+def test_provider_block_in_tf_json_is_read():
+    assert _ours("tf_json_provider") == {
+        ("CKV_DH_100", "aws_s3_bucket.logs", "passed"),
+        ("CKV_DH_101", "aws_s3_bucket.logs", "passed"),
+    }
+
+
+def test_auto_tfvars_win_over_terraform_tfvars():
+    assert ("CKV_DH_101", "aws_s3_bucket.ledger", "passed") in _ours("variables")
+
+
+@pytest.mark.parametrize(("arguments", "expected"), [
+    (["workspace_coalesce"], 0),
+    (["workspace_coalesce", "--workspace", "staging"], 1),  # local.regions["staging"] = us-west-2
+    (["variables"], 0),
+    (["variables", "--var", "region=us-west-2"], 1),  # --var wins over every var file
+])
+def test_cli_passes_variables_and_workspace_as_terraform_plan_would(arguments, expected):
+    path, *rest = arguments
+    assert main(["scan", str(CASES / path), "--policy-map", str(POLICY), *rest]) == expected
+
+
+def test_cli_var_file_comes_after_the_automatic_files(tmp_path: Path):
+    var_file = tmp_path / "prod.tfvars"
+    var_file.write_text('region = "ap-south-1"\n')
+    assert main(["scan", str(CASES / "variables"), "--policy-map", str(POLICY), "--var-file", str(var_file)]) == 1
+    assert main(["scan", str(CASES / "variables"), "--policy-map", str(POLICY), "--var-file",
+                 str(tmp_path / "missing.tfvars")]) == 2
+
+
+def test_a_registry_module_that_is_not_installed_makes_the_scan_untrusted(tmp_path: Path):
+    root = tmp_path / "root"
+    shutil.copytree(CASES / "tf_json_provider", root)
+    (root / "label.tf").write_text('module "label" {\n  source  = "cloudposse/label/null"\n  version = "0.25.0"\n}\n')
+    assert main(["scan", str(root), "--policy-map", str(POLICY)]) == 2
+    assert "run terraform init" in _last.err
+    assert main(["scan", str(root), "--policy-map", str(POLICY), "--allow-missing-modules"]) == 0
+    assert "--allow-missing-modules" in _last.err
+
+
+def test_a_module_under_terraform_modules_gives_its_outputs(tmp_path: Path):
+    root = tmp_path / "root"
+    shutil.copytree(CASES / "tf_json_provider", root)
+    installed = root / ".terraform" / "modules" / "label"
+    installed.mkdir(parents=True)
+    (installed / "main.tf").write_text('output "tags" {\n  value = { data_class = "internal" }\n}\n')
+    (root / ".terraform" / "modules" / "modules.json").write_text(
+        '{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"label","Source":"registry.terraform.io/cloudposse/'
+        'label/null","Version":"0.25.0","Dir":".terraform/modules/label"}]}')
+    (root / "label.tf").write_text('module "label" {\n  source  = "cloudposse/label/null"\n  version = "0.25.0"\n}\n')
+    (root / "main.tf").write_text('resource "aws_s3_bucket" "logs" {\n  bucket = "app-logs"\n'
+                                  "  tags   = module.label.tags\n}\n")
+    from data_handling.model.hcl.evaluator import Tree
+    from data_handling.model.hcl.inputs import ScanInputs
+
+    tree = Tree(str(root), None, ScanInputs())
+    assert tree.missing_modules == []
+    assert tree.instances["aws_s3_bucket.logs"].config["tags"] == [{"data_class": "internal"}]
+    assert main(["scan", str(root), "--policy-map", str(POLICY)]) == 0
