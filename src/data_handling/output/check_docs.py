@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from data_handling.checkov_adapter.checks_location import ScanError, checks_dir
 from data_handling.policy.catalogue import DOCS_BASE_URL
 
 FAIL, PASS = "fail", "pass"
@@ -195,8 +196,6 @@ def _tidy(lines: list[str]) -> str:
 
 def _check_docstring(check_id: str) -> tuple[str, str] | None:
     """(file name, docstring) of the check file that constructs `check_id`, read without importing it."""
-    from data_handling.cli import ScanError, checks_dir
-
     try:
         directory = checks_dir()
     except ScanError:

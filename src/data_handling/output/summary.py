@@ -2,7 +2,11 @@
 
 Findings are grouped by the policy clause they break, most severe first; each row names the resource, the
 file and line (linked to the commit when run in GitHub Actions) and what was found; each check's fix follows
-its table. Waived and skipped findings are listed apart, with their reasons, so a reviewer sees them too.
+its table. Waived and skipped findings are listed apart, with their reasons, so a reviewer sees them too. The
+data map's stores table (output/inventory.py), when given, follows in a collapsed section.
+
+Every value is escaped for a table cell: one line, `|` escaped, and outside code spans `&`, `<` and `>` as
+entities, so a tag value or a finding's text cannot open HTML in the summary.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ NO_SEVERITY = "-"  # built-in checks without a severity mapping
 
 def render(failed: Iterable[Finding], skipped: Iterable[Finding], repo_root: Path, *, target: str,
            policy_map: str, severities: Mapping[str, str] | None = None,
-           environment: Mapping[str, str] | None = None) -> str:
+           environment: Mapping[str, str] | None = None, data_map: str | None = None) -> str:
     """The summary. `severities` are the policy map's (overrides included); `environment` gives the GitHub
-    variables used to link files to the commit (default: os.environ)."""
+    variables used to link files to the commit (default: os.environ); `data_map` is the data map's stores table
+    (inventory.stores_markdown), shown collapsed at the end."""
     failed, skipped = list(failed), list(skipped)
     links = _blob_base(os.environ if environment is None else environment)
     severities = severities or {}
@@ -54,8 +59,8 @@ def render(failed: Iterable[Finding], skipped: Iterable[Finding], repo_root: Pat
                                     f.location.start_line))
         for finding in members:
             lines.append("| " + " | ".join([
-                _check_link(finding), _severity(finding, severities), f"`{_cell(finding.resource)}`",
-                _where(finding, repo_root, links), _cell(_found(finding)),
+                _check_link(finding), _severity(finding, severities), code(finding.resource),
+                _where(finding, repo_root, links), markdown_cell(_found(finding)),
             ]) + " |")
         lines.append("")
         for check_id in dict.fromkeys(f.check_id for f in members):
@@ -66,9 +71,12 @@ def render(failed: Iterable[Finding], skipped: Iterable[Finding], repo_root: Pat
         lines += [f"<details><summary>{len(skipped)} waived or skipped finding(s)</summary>", "",
                   "| Check | Resource | Location | Reason |", "|---|---|---|---|"]
         for finding in skipped:
-            lines.append(f"| {_check_link(finding)} | `{_cell(finding.resource)}` | "
-                         f"{_where(finding, repo_root, links)} | {_cell(finding.skip_reason or 'no reason given')} |")
+            reason = markdown_cell(finding.skip_reason or "no reason given")
+            lines.append(f"| {_check_link(finding)} | {code(finding.resource)} | "
+                         f"{_where(finding, repo_root, links)} | {reason} |")
         lines += ["", "</details>", ""]
+    if data_map is not None:
+        lines += ["<details><summary>Data map</summary>", "", data_map.strip("\n"), "", "</details>", ""]
     return "\n".join(lines)
 
 
@@ -119,8 +127,8 @@ def _file_line(location: Location, repo_root: Path, links: str | None) -> str:
              else f"{location.start_line}-{location.end_line}")
     text = f"{relative or location.path}:{lines}"
     if relative is None or not links:
-        return f"`{_cell(text)}`"
-    return f"[`{_cell(text)}`]({links}/{quote(relative)}#L{location.start_line}-L{location.end_line})"
+        return code(text)
+    return f"[{code(text)}]({links}/{quote(relative)}#L{location.start_line}-L{location.end_line})"
 
 
 def _blob_base(environment: Mapping[str, str]) -> str | None:
@@ -128,6 +136,19 @@ def _blob_base(environment: Mapping[str, str]) -> str | None:
     return f"{server}/{repository}/blob/{sha}" if server and repository and sha else None
 
 
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+def markdown_cell(text: str) -> str:
+    """Plain text safe inside a Markdown table cell: one line, HTML special characters as entities, pipes
+    escaped."""
+    one_line = " ".join(str(text).split())
+    return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def code(text: str) -> str:
+    """Text as a code span inside a Markdown table cell: one line, pipes escaped (GitHub unescapes them in code
+    spans too). HTML is shown as written in a code span, so it is not escaped; a backtick in the text widens
+    the fence."""
+    one_line = " ".join(str(text).split()).replace("|", "\\|")
+    if "`" in one_line:
+        return f"`` {one_line} ``"
+    return f"`{one_line}`"
+
