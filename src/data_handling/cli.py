@@ -148,6 +148,7 @@ def inventory(args: argparse.Namespace) -> int:
                                  with_builtin_checks=False)
     reports = _run_checkov(target, as_scan, loaded, quiet=True)
     _refuse_parse_failures(reports)
+    _refuse_missing_modules(args.allow_missing_modules)  # a map without a module's resources is not the map
     models = models_used()
     if not models and _scanned_aws(reports):
         raise ScanError("no data-handling check evaluated the scanned resources, so there is no model to list "
