@@ -120,12 +120,14 @@ def test_a_registry_module_that_is_not_installed_makes_the_scan_untrusted(tmp_pa
     assert "--allow-missing-modules" in _last.err
 
 
-def test_a_module_under_terraform_modules_gives_its_outputs(tmp_path: Path):
+def test_a_module_under_terraform_modules_is_read_and_checked(tmp_path: Path):
     root = tmp_path / "root"
     shutil.copytree(CASES / "tf_json_provider", root)
     installed = root / ".terraform" / "modules" / "label"
     installed.mkdir(parents=True)
-    (installed / "main.tf").write_text('output "tags" {\n  value = { data_class = "internal" }\n}\n')
+    (installed / "main.tf").write_text('output "tags" {\n  value = { data_class = "internal" }\n}\n'
+                                       'resource "aws_s3_bucket" "this" {\n  bucket = "label-bucket"\n'
+                                       '  region = "us-east-1"\n}\n')
     (root / ".terraform" / "modules" / "modules.json").write_text(
         '{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"label","Source":"registry.terraform.io/cloudposse/'
         'label/null","Version":"0.25.0","Dir":".terraform/modules/label"}]}')
@@ -138,4 +140,11 @@ def test_a_module_under_terraform_modules_gives_its_outputs(tmp_path: Path):
     tree = Tree(str(root), None, ScanInputs())
     assert tree.missing_modules == []
     assert tree.instances["aws_s3_bucket.logs"].config["tags"] == [{"data_class": "internal"}]
-    assert main(["scan", str(root), "--policy-map", str(POLICY)]) == 0
+    # The module's own resources are handed to the checks too (checkov loads it through our module loader).
+    _code, results, _ = run_checkov(root, POLICY, check="CKV_DH_10*")
+    assert outcomes(results) == {
+        ("CKV_DH_100", "aws_s3_bucket.logs", "passed"),
+        ("CKV_DH_100", "module.label.aws_s3_bucket.this", "passed"),
+        ("CKV_DH_101", "module.label.aws_s3_bucket.this", "failed"),  # confidential by default, in us-east-1
+    }
+    assert main(["scan", str(root), "--policy-map", str(POLICY)]) == 1

@@ -14,6 +14,7 @@ from checkov.common.bridgecrew.severities import Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
+from data_handling.checkov_adapter import installed_modules  # noqa: F401  (registers the module loader)
 from data_handling.checkov_adapter.state import current_policy, model_for_conf, run_record
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import Resource
