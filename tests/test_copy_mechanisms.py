@@ -13,9 +13,11 @@ from data_handling.model import dynamic_blocks
 from data_handling.model.expressions import NotEvaluable, Reference, TerraformSet, evaluate, evaluate_value, pairs
 from data_handling.model.graph_source import build_from_graph
 from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.records import Resource
 from data_handling.model.values import Known, Unknown
 from data_handling.policy.loader import parse
 from data_handling.rules import copy_mechanisms, replication
+from data_handling.rules.copy_mechanisms import Copy, Site
 
 POLICY, _ = parse("version: 1\nclassification:\n  tag_keys: [data_class]\n", "pm.yaml")
 VARIABLES = {
@@ -86,7 +88,8 @@ def test_values_as_python_hcl2_writes_them():
 def test_for_each_over_a_set_binds_each_element_as_key_and_value():
     regions = evaluate("toset(var.regions)", {}, lookup)
     assert isinstance(regions, TerraformSet)
-    assert pairs(regions) == [("us-east-1", "us-east-1"), ("eu-west-2", "eu-west-2")]
+    # Terraform iterates a set of strings in lexical order
+    assert pairs(regions) == [("eu-west-2", "eu-west-2"), ("us-east-1", "us-east-1")]
     assert pairs(["a"]) == [(0, "a")] and pairs({"b": 1, "a": 2}) == [("a", 2), ("b", 1)]
 
 
@@ -261,10 +264,9 @@ def test_resources_count_leaves_out_are_not_instantiated(model_of_tree):
             }
             """,
     })
+    # count = 0 makes no instance, as in Terraform: the model holds only module.on's key.
     states = {r.address.split(".aws_")[0]: dynamic_blocks.instantiated(r) for r in infra.of_type("aws_kms_key")}
-    assert states == {"module.off": False, "module.on": True}
-    assert all(replication.evaluate(r, infra, POLICY) is None
-               for r in infra.of_type("aws_kms_key") if r.address.startswith("module.off"))
+    assert states == {"module.on": True}
 
 
 def test_s3_destinations_resolve_by_reference_by_name_or_not_at_all(model_of_tree):
@@ -398,6 +400,191 @@ def test_efs_destination_region_from_the_availability_zone(model_of_tree):
     [copy] = copy_mechanisms.copies_made_by(resource(infra, "aws_efs_replication_configuration.zone"), infra, POLICY)
     assert copy.destination.region.value == "us-west-2"
     assert copy.source.region.value == "eu-west-1" and [r.address for r in copy.data] == ["aws_efs_file_system.fs"]
+
+
+def test_a_selection_picks_by_pattern_and_is_narrowed_by_not_resources_and_conditions(model_of_tree):
+    infra = model_of_tree({"main.tf": PROVIDERS + """
+        resource "aws_dynamodb_table" "a" {
+          name = "acme-a"
+          tags = { data_class = "internal", team = "web" }
+        }
+        resource "aws_dynamodb_table" "b" {
+          name = "acme-b"
+          tags = { data_class = "internal", team = "web" }
+        }
+        resource "aws_dynamodb_table" "c" {
+          name = "acme-c"
+          tags = { data_class = "confidential", team = "data" }
+        }
+        resource "aws_dynamodb_table" "other" {
+          name = "other-d"
+          tags = { data_class = "confidential" }
+        }
+        resource "aws_dynamodb_table" "us" {
+          provider = aws.us
+          name     = "acme-us"
+        }
+        resource "aws_backup_plan" "p" {
+          name = "p"
+          rule {
+            rule_name         = "r"
+            target_vault_name = "main"
+          }
+        }
+        resource "aws_backup_selection" "s" {
+          name          = "s"
+          plan_id       = aws_backup_plan.p.id
+          iam_role_arn  = "arn:aws:iam::111122223333:role/b"
+          resources     = ["arn:aws:dynamodb:*:*:table/acme-*"]
+          not_resources = [aws_dynamodb_table.b.arn]
+          condition {
+            string_not_equals {
+              key   = "aws:ResourceTag/team"
+              value = "data"
+            }
+          }
+        }
+        resource "aws_backup_selection" "by_class" {
+          name         = "by-class"
+          plan_id      = aws_backup_plan.p.id
+          iam_role_arn = "arn:aws:iam::111122223333:role/b"
+          selection_tag {
+            type  = "STRINGEQUALS"
+            key   = "data_class"
+            value = "internal"
+          }
+        }
+        """})
+    data, declared, unseen = copy_mechanisms._backup_selected(resource(infra, "aws_backup_plan.p"), infra, POLICY)
+    # acme-a by the pattern (acme-b is excluded, acme-c fails the condition, other-d does not match, acme-us is in
+    # another region than the plan); by_class adds the internal tables and declares that class for what it picks.
+    assert sorted(r.address for r in data) == ["aws_dynamodb_table.a", "aws_dynamodb_table.b"]
+    assert [c for c, _ in declared] == ["internal"]
+    [stores] = unseen  # the pattern also picks tables this configuration cannot see; by_class names its class
+    assert stores.startswith("the stores outside this configuration that aws_backup_selection.s (main.tf:")
+    assert stores.endswith('selects (resources "arn:aws:dynamodb:*:*:table/acme-*")')
+
+
+def _store(resource_type: str, **config: str) -> Resource:
+    return Resource(address=f"{resource_type}.x", type=resource_type, name="x", root_dir="", module="",
+                    config={key: [value] for key, value in config.items()})
+
+
+@pytest.mark.parametrize(("arn", "store", "expected"), [
+    ("*", _store("aws_dynamodb_table", name="t"), True),
+    ("arn:aws:dynamodb:*:*:table/*", _store("aws_dynamodb_table", name="t"), True),
+    ("arn:aws:dynamodb:*:*:table/*", _store("aws_s3_bucket", bucket="b"), False),
+    ("arn:aws:dynamodb:*:*:table/acme-*", _store("aws_dynamodb_table", name="acme-orders"), True),
+    ("arn:aws:dynamodb:*:*:table/acme-*", _store("aws_dynamodb_table", name="other"), False),
+    ("arn:aws:dynamodb:eu-west-1:111122223333:table/acme-orders", _store("aws_dynamodb_table", name="acme-orders"),
+     True),
+    ("arn:aws:s3:::*", _store("aws_s3_bucket", bucket="b"), True),
+    ("arn:aws:s3:::logs-*", _store("aws_s3_bucket", bucket="acme-assets"), False),
+    ("arn:aws:rds:*:*:db:*", _store("aws_db_instance", identifier="db"), True),
+    ("arn:aws:rds:*:*:db:*", _store("aws_rds_cluster", cluster_identifier="c"), False),
+    ("arn:aws:rds:*:*:cluster:*", _store("aws_rds_cluster", cluster_identifier="c"), True),
+    ("arn:aws:rds:*:*:cluster:*", _store("aws_neptune_cluster"), True),  # no name to read: the wildcard covers it
+    ("arn:aws:ec2:*:*:volume/*", _store("aws_ebs_volume"), True),
+    ("arn:aws:ec2:*:*:volume/*", _store("aws_instance"), False),
+    ("arn:aws:ec2:*:*:volume/vol-0abc", _store("aws_ebs_volume"), False),  # an id only AWS knows
+    ("arn:aws:elasticfilesystem:*:*:file-system/*", _store("aws_efs_file_system"), True),
+])
+def test_backup_arn_patterns_cover_store_types_and_names(arn, store, expected):
+    pattern = copy_mechanisms._pattern(arn)
+    assert pattern is not None and pattern.selects(store) is expected
+
+
+def test_what_a_backup_pattern_covers_beyond_the_configuration():
+    pattern = copy_mechanisms._pattern
+    assert pattern("arn:aws:dynamodb:*:*:table/*").types() == {"aws_dynamodb_table"}
+    assert copy_mechanisms._OTHER_TYPES in pattern("*").types() and "aws_s3_bucket" in pattern("*").types()
+    assert pattern("arn:aws:s3:::acme-*").types(whole=True) == set()  # excluding acme-* leaves other buckets
+    home = Known("eu-west-1", "provider")
+    assert not pattern("arn:aws:dynamodb:us-west-2:*:table/*").in_region(home)
+    assert pattern("arn:aws:dynamodb:*:*:table/*").in_region(home)
+    assert pattern("aws_dynamodb_table.orders.arn") is None and pattern("${var.tables}") is None
+
+
+@pytest.mark.parametrize(("operator", "tags", "expected"), [
+    ("string_equals", {"backup": "daily"}, True),
+    ("string_equals", {"backup": "Daily"}, False),  # AWS compares case-sensitively
+    ("string_like", {"backup": "daily-eu"}, True),
+    ("string_not_equals", {}, True),  # an absent tag is not equal
+    ("string_not_equals", {"backup": "daily"}, False),
+    ("string_not_like", {"backup": "daily-eu"}, False),
+    ("string_equals", None, True),  # tags that cannot be read may meet any condition
+])
+def test_backup_conditions(operator, tags, expected):
+    value = "daily*" if operator.endswith("like") else "daily"
+    assert copy_mechanisms._holds(operator, "backup", value, tags) is expected
+
+
+def test_unseen_stores_take_classification_default_or_leave_the_class_unknown(model_of_tree):
+    infra = model_of_tree({"main.tf": PROVIDERS + """
+        resource "aws_backup_plan" "p" {
+          name = "p"
+          rule {
+            rule_name         = "r"
+            target_vault_name = "main"
+          }
+        }
+        """})
+    plan = resource(infra, "aws_backup_plan.p")
+    stores = "the stores outside this configuration that aws_backup_selection.s selects"
+    copy = Copy("AWS Backup copy_action", Site("a", Known("eu-west-1", "x")), Site("b", Known("us-east-1", "y")),
+                unseen=(stores,), sources_listed=True)
+    judged = replication.judge_class(copy, plan, infra, POLICY)
+    assert judged.sensitive is None
+    assert judged.unknown == (f"the class of {stores} cannot be determined: this configuration cannot see them and "
+                              "the policy map sets no classification.default",)
+    confidential, _ = parse("version: 1\nclassification:\n  default: confidential\n", "pm.yaml")
+    assert replication.judge_class(copy, plan, infra, confidential).sensitive == \
+        f"confidential (classification.default for {stores})"
+    # Selections that pick nothing copy nothing, whatever the default.
+    empty = Copy(copy.how, copy.source, copy.destination, sources_listed=True)
+    assert replication.judge_class(empty, plan, infra, confidential) == replication.CopiedClass(None, ())
+
+
+def test_only_a_class_known_to_be_below_confidential_passes(model_of_tree):
+    infra = model_of_tree({"main.tf": PROVIDERS + """
+        variable "klass" {
+          type = string
+        }
+        resource "aws_dynamodb_table" "unreadable" {
+          name = "u"
+          tags = { data_class = var.klass }
+          replica {
+            region_name = "us-east-1"
+          }
+        }
+        resource "aws_dynamodb_table" "untagged" {
+          name = "n"
+          replica {
+            region_name = "us-east-1"
+          }
+        }
+        resource "aws_dynamodb_table" "internal" {
+          name = "i"
+          tags = { data_class = "internal" }
+          replica {
+            region_name = "us-east-1"
+          }
+        }
+        resource "aws_dynamodb_table" "local" {
+          name = "l"
+          replica {
+            region_name = "eu-west-1"
+          }
+        }
+        """})
+    outcome = {name: replication.evaluate(resource(infra, f"aws_dynamodb_table.{name}"), infra, POLICY)
+               for name in ("unreadable", "untagged", "internal", "local")}
+    assert outcome["internal"].passed and outcome["local"].passed  # below Confidential; within one region
+    for name in ("unreadable", "untagged"):
+        assert not outcome[name].passed
+        assert f"the class of aws_dynamodb_table.{name} cannot be determined: " in outcome[name].found
+        assert "the source is in eu-west-1" in outcome[name].found and "lands in us-east-1" in outcome[name].found
+    assert "classification.default" in outcome["untagged"].found
 
 
 @pytest.mark.parametrize(("label", "path", "expected"), [

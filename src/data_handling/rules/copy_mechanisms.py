@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from data_handling.model.addresses import strip_instance_key
@@ -40,6 +40,16 @@ class Copy:
     destination: Site
     data: tuple[Resource, ...] = ()  # the resources whose data is copied: their class decides
     declared: tuple[tuple[str, str], ...] = ()  # (class, where) stated by the mechanism itself (a tag selection)
+    # Data stores outside this configuration the copy also takes (a backup selection's wildcard, an ARN or a tag
+    # that matches resources this configuration cannot see), whose class nothing here declares: the policy map's
+    # classification.default is theirs, and without one the copy cannot be verified.
+    unseen: tuple[str, ...] = ()
+    # The data resources hold one dataset (the members of a global database, the tables of a global table): one
+    # declaration classifies them all, an untagged replica among them hides nothing.
+    one_dataset: bool = False
+    # `data` and `unseen` name every source (a backup plan's selections): no data then means nothing is copied,
+    # not a source outside this configuration.
+    sources_listed: bool = False
 
 
 Copies = Callable[[Resource, Infrastructure, PolicyMap], list[Copy]]
@@ -59,7 +69,38 @@ _NOT_IN_CONFIGURATION = ("create it in this configuration (through the provider 
 
 
 def _site(resource: Resource, infra: Infrastructure) -> Site:
-    return Site(resource.describe(), infra.region_of(resource))
+    return Site(resource.describe(), _region_of(resource, infra))
+
+
+_FIX_REGION = ("set the region in the provider block (or the resource's region argument), give the variable a "
+               "default or a terraform.tfvars value, or scan the plan")
+
+
+def _region_of(resource: Resource, infra: Infrastructure) -> Resolution[str]:
+    """The region a resource is in (infra.region_of), with its v6 `region` argument evaluated first when it is
+    still an expression: modules write `region = var.region` with a null default, which means "not set" (the
+    provider's region applies, as in Terraform). The model's HCL evaluator omits such a null already; a root it
+    could not read keeps checkov's rendering, which leaves the text 'var.region' in place."""
+    written = resource.get("region")
+    if resource.provider_key is None and isinstance(written, str) and is_unrendered(written):
+        value = value_of(resource, "region")
+        if value is None:
+            return _provider_region(resource, infra)
+        text = as_text(value)
+        if text is not None and not is_unrendered(text):
+            return region_value(text, f"region argument of {resource.describe()} ({written})")
+    return infra.region_of(resource)
+
+
+def _provider_region(resource: Resource, infra: Infrastructure) -> Resolution[str]:
+    provider = infra.provider_of(resource)
+    if isinstance(provider, Unknown):
+        return Unknown(f"the provider of {resource.address} cannot be resolved: {provider.reason}; {_FIX_REGION}")
+    block = provider.value
+    if "region" not in block.config:
+        return Unknown(f"{block.describe()} sets no region, so it would come from the environment at apply time; "
+                       f"{_FIX_REGION}")
+    return region_value(block.get("region"), provider.source)
 
 
 def _text(block: Block | Resource, key: str) -> str | None:
@@ -195,7 +236,7 @@ def _s3_rules(resource: Resource, infra: Infrastructure, source: Site, data: tup
 def _s3_replication(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     source_site, source_buckets = _bucket(resource, infra, "bucket", value_of(resource, "bucket"))
     if not source_buckets:  # a bucket outside the configuration: the configuration sits in its region
-        source_site = Site(f"{source_site.what} (outside this configuration)", infra.region_of(resource))
+        source_site = Site(f"{source_site.what} (outside this configuration)", _region_of(resource, infra))
     return _s3_rules(resource, infra, source_site, source_buckets, "rule", required=True)
 
 
@@ -208,11 +249,12 @@ def _s3_multi_region_access_point(resource: Resource, infra: Infrastructure, pol
     regions, unknown = _blocks(resource, "details.region", required=True)
     buckets = [_bucket(resource, infra, "details.region.bucket", region.get("bucket")) for region in regions]
     copies = _unknown_copies("S3 Multi-Region Access Point", _site(resource, infra), unknown, ())
-    for site, bucket in buckets:
+    every = tuple({id(b): b for _, found in buckets for b in found}.values())  # one dataset behind one name
+    for site, _ in buckets:
         for other, _ in buckets:
             if other is not site:
                 copies.append(Copy("S3 Multi-Region Access Point (serves each bucket's data from every "
-                                   "bucket's region)", site, other, bucket))
+                                   "bucket's region)", site, other, every, one_dataset=True))
     return copies
 
 
@@ -235,7 +277,7 @@ def _legacy_global_table(resource: Resource, infra: Infrastructure, policy: Poli
     name = _text(resource, "name")
     tables = tuple(t for t in infra.in_same_root(resource, "aws_dynamodb_table") if name and _text(t, "name") == name)
     copies = _region_blocks("replica", "region_name", "DynamoDB global table (legacy) replica")(resource, infra, policy)
-    return [Copy(c.how, c.source, c.destination, tables + c.data) for c in copies]
+    return [Copy(c.how, c.source, c.destination, tables + c.data, one_dataset=True) for c in copies]
 
 
 # --- a copy made in the resource's own region from a source elsewhere ------------------------------------
@@ -251,7 +293,7 @@ def _copy_of(attribute: str, source_types: tuple[str, ...], how: str, identifier
                 and not _targets(resource, infra, attribute, source_types):
             # RDS resolves a plain identifier in the replica's own region; a cross-region source needs its ARN.
             source = Site(f'{attribute} = "{text}" (an identifier, resolved in the replica\'s own region)',
-                          infra.region_of(resource))
+                          _region_of(resource, infra))
             return [Copy(how, source, _site(resource, infra), (resource,))]
         source, sources = _reference(resource, infra, attribute, value, source_types, attribute)
         return [Copy(how, source, _site(resource, infra), sources)]
@@ -317,11 +359,12 @@ def _efs_replication(resource: Resource, infra: Infrastructure, policy: PolicyMa
 
 def _ecr_replication(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     rules, unknown = _blocks(resource, "replication_configuration.rule", required=True)
-    registry = Site(f"the ECR registry of {resource.describe()}", infra.region_of(resource))
+    registry = Site(f"the ECR registry of {resource.describe()}", _region_of(resource, infra))
     copies = _unknown_copies("ECR replication", registry, unknown, ())
     home = registry.region
     repositories = [r for r in infra.in_same_root(resource, "aws_ecr_repository")  # the registry's own region
-                    if not isinstance(home, Known) or getattr(infra.region_of(r), "value", None) in (None, home.value)]
+                    if not isinstance(home, Known)
+                    or getattr(_region_of(r, infra), "value", None) in (None, home.value)]
     for index, rule in enumerate(rules):
         prefixes = [_text(f, "filter") or "" for f in sub_blocks(rule, "repository_filter")]
         data = tuple(r for r in repositories if not prefixes or any((_text(r, "name") or "").startswith(p)
@@ -345,11 +388,12 @@ def _group(member_types: tuple[str, ...], member_attribute: str, identifier: str
         members = list({id(m): m for m in found}.values())
         if not members:
             return []
-        home = infra.region_of(resource)
+        home = _region_of(resource, infra)
         source = primaries[0] if primaries else next(
-            (m for m in members if _same_region(infra.region_of(m), home)), members[0])
+            (m for m in members if _same_region(_region_of(m, infra), home)), members[0])
         others = [m for m in members if m is not source] or [source]  # one member: nothing leaves its region
-        return [Copy(how, _site(source, infra), _site(member, infra), tuple(members)) for member in others]
+        return [Copy(how, _site(source, infra), _site(member, infra), tuple(members), one_dataset=True)
+                for member in others]
     return copies
 
 
@@ -424,6 +468,7 @@ _BACKUP_TYPES = ("aws_dynamodb_table", "aws_db_instance", "aws_rds_cluster", "aw
                  "aws_neptune_cluster", "aws_efs_file_system", "aws_ebs_volume", "aws_instance", "aws_s3_bucket",
                  "aws_fsx_lustre_file_system", "aws_fsx_ontap_file_system", "aws_fsx_openzfs_file_system",
                  "aws_fsx_windows_file_system", "aws_redshift_cluster", "aws_timestreamwrite_table")
+_CLASSES = ("public", "internal", "confidential", "restricted")
 
 
 def _tags_of(resource: Resource, infra: Infrastructure) -> dict[str, str]:
@@ -434,87 +479,279 @@ def _tags_of(resource: Resource, infra: Infrastructure) -> dict[str, str]:
     return merged
 
 
+def _readable_tags(resource: Resource, infra: Infrastructure) -> dict[str, str] | None:
+    """The tags AWS would see on the resource (its own over its provider's default_tags); None when one of those
+    sources could not be evaluated, so whether a tag condition holds cannot be told."""
+    merged: dict[str, str] = {}
+    for _, tags in reversed(infra.tag_sources(resource)):
+        if isinstance(tags, dict):
+            merged.update({str(k): str(unwrap(v)) for k, v in tags.items()})
+        elif tags not in (None, [], {}, ""):
+            return None
+    return merged
+
+
 def _tag_matches(candidates: list[Resource], infra: Infrastructure, key: str, pattern: str) -> list[Resource]:
     return [c for c in candidates if fnmatch.fnmatchcase(_tags_of(c, infra).get(key, "\0"), pattern)]
 
 
-def _declared_by_tag(key: str, pattern: str, where: str, policy: PolicyMap) -> list[tuple[str, str]]:
-    """Classes a tag condition on a classification tag key selects (a `conf*` pattern selects confidential)."""
+def _declared_by_tag(key: str, pattern: str, where: str, policy: PolicyMap, exact: bool = False
+                     ) -> list[tuple[str, str]]:
+    """Classes a tag condition on a classification tag key selects (a `conf*` pattern selects confidential;
+    `exact` for an equality, which takes no wildcard)."""
     if key not in policy.classification.tag_keys:
         return []
-    classes = [c for c in ("public", "internal", "confidential", "restricted")
-               if fnmatch.fnmatch(c, pattern.strip().lower()) or normalise_class(pattern) == c]
+    classes = [c for c in _CLASSES if normalise_class(pattern) == c
+               or (not exact and fnmatch.fnmatch(c, pattern.strip().lower()))]
     return [(c, f'{where} selects {key} = "{pattern}"') for c in classes]
 
 
+def _glob(value: str, pattern: str) -> bool:
+    """AWS wildcard matching: `*` is any run of characters (`/` and `:` included), `?` one; case-sensitive."""
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+# How a backup selection's ARN or ARN pattern names data stores, per service: the resource-type part of the ARN,
+# its separator, the Terraform types it covers, and the attribute the ARN carries as the name ("" when the ARN
+# names a computed id, which only a wildcard can match).
+_BACKUP_ARNS: dict[str, tuple[tuple[str, str, tuple[str, ...], str], ...]] = {
+    "dynamodb": (("table", "/", ("aws_dynamodb_table",), "name"),),
+    "rds": (("db", ":", ("aws_db_instance",), "identifier"),
+            ("cluster", ":", ("aws_rds_cluster", "aws_docdb_cluster", "aws_neptune_cluster"), "cluster_identifier")),
+    "ec2": (("volume", "/", ("aws_ebs_volume",), ""), ("instance", "/", ("aws_instance",), "")),
+    "elasticfilesystem": (("file-system", "/", ("aws_efs_file_system",), ""),),
+    "s3": (("", "", ("aws_s3_bucket",), "bucket"),),
+    "redshift": (("cluster", ":", ("aws_redshift_cluster",), "cluster_identifier"),),
+    "timestream": (("database", "/", ("aws_timestreamwrite_table",), ""),),
+    "fsx": (("file-system", "/", tuple(t for t in _BACKUP_TYPES if t.startswith("aws_fsx")), ""),),
+}
+_OTHER_TYPES = "resource types AWS Backup supports beyond these"  # what a `*` service also covers
+_ALL_TYPES = frozenset((*_BACKUP_TYPES, _OTHER_TYPES))
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """A selection's ARN or ARN pattern: `*`, `arn:aws:dynamodb:*:*:table/*`, `arn:aws:s3:::acme-*`."""
+
+    text: str
+    service: str
+    region: str
+    resource: str
+
+    def kinds(self) -> list[tuple[tuple[str, ...], str, str]]:
+        """(Terraform types, name attribute, name pattern) of each kind of store the ARN covers."""
+        found = []
+        for service, entries in _BACKUP_ARNS.items():
+            if not _glob(service, self.service):
+                continue
+            for prefix, separator, types, attribute in entries:
+                if not separator:  # an S3 ARN is the bucket name (and an object key)
+                    found.append((types, attribute, self.resource.split("/", 1)[0]))
+                elif separator in self.resource:
+                    head, _, name = self.resource.partition(separator)
+                    if _glob(prefix, head):
+                        found.append((types, attribute, name))
+                elif self.resource.endswith("*") and _glob(prefix, self.resource):
+                    found.append((types, attribute, "*"))
+        return found
+
+    def types(self, whole: bool = False) -> frozenset[str]:
+        """The store types the ARN covers (`whole`: only those it covers entirely, every name)."""
+        types = {t for kind_types, _, name in self.kinds() if not whole or name == "*" for t in kind_types}
+        if (self.service not in _BACKUP_ARNS or "*" in self.service) and (not whole or self.resource == "*"):
+            types.add(_OTHER_TYPES)
+        return frozenset(types)
+
+    def selects(self, resource: Resource, surely: bool = False) -> bool:
+        """Whether the ARN covers the resource. A name that cannot be read may match any wildcard; `surely` (for
+        an exclusion) only counts a pattern that covers every name."""
+        for types, attribute, name in self.kinds():
+            if resource.type not in types:
+                continue
+            text = _text(resource, attribute) if attribute else None
+            if text is None or is_unrendered(text):
+                if name == "*" or ("*" in name and not surely):
+                    return True
+            elif _glob(text, name):
+                return True
+        return False
+
+    def in_region(self, home: Resolution[str]) -> bool:
+        """A backup plan only reaches resources of its own region: an ARN naming another region selects nothing."""
+        return self.region in ("", "*") or not isinstance(home, Known) or _glob(home.value, self.region)
+
+
+def _pattern(text: str) -> _Pattern | None:
+    text = text.strip()
+    if text == "*":
+        return _Pattern(text, "*", "*", "*")
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or is_unrendered(text):
+        return None
+    return _Pattern(text, parts[2], parts[3], parts[5])
+
+
+@dataclass
+class _Listed:
+    """What a selection's `resources` or `not_resources` names."""
+
+    written: bool = False  # the argument is set to something
+    resources: list[Resource] = field(default_factory=list)  # resources of this configuration it refers to
+    patterns: list[_Pattern] = field(default_factory=list)  # ARNs and wildcards, as written
+    unresolved: list[str] = field(default_factory=list)  # entries that name nothing this configuration has
+
+
+def _listed(selection: Resource, infra: Infrastructure, attribute: str) -> _Listed:
+    value = value_of(selection, attribute)
+    targets = _targets(selection, infra, attribute, _BACKUP_TYPES)
+    listed = _Listed()
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    for item in items:
+        text = as_text(item)
+        pattern = _pattern(text) if text else None
+        named = _named(text, targets) if text and not pattern else []
+        if pattern:
+            listed.patterns.append(pattern)
+        elif named:
+            listed.resources += [t for t in named if all(t is not r for r in listed.resources)]
+        else:
+            listed.unresolved.append(text if text is not None else repr(unwrap(item)))
+    rest = [t for t in targets if all(t is not r for r in listed.resources)]
+    if rest:  # referred to through a local or a module argument: what the unresolved entries stand for
+        listed.resources += rest
+        listed.unresolved = []
+    listed.written = bool(items) or bool(targets)
+    return listed
+
+
+_CONDITIONS = ("string_equals", "string_like", "string_not_equals", "string_not_like")
+
+
+def _holds(operator: str, key: str, value: str, tags: dict[str, str] | None) -> bool:
+    """Whether a resource's tags meet a selection condition; tags that cannot be read may meet any."""
+    if tags is None:
+        return True
+    if operator == "string_equals":
+        return tags.get(key) == value
+    if operator == "string_like":
+        return key in tags and _glob(tags[key], value)
+    if operator == "string_not_equals":
+        return tags.get(key) != value
+    return key not in tags or not _glob(tags[key], value)  # string_not_like
+
+
+def _selection(selection: Resource, candidates: list[Resource], home: Resolution[str], infra: Infrastructure,
+               policy: PolicyMap) -> tuple[list[Resource], list[tuple[str, str]], str | None]:
+    """What one aws_backup_selection picks, as AWS does: the resources it lists, the ARN patterns' matches (the
+    service and resource-type part decide the store types, `*` covers every type) and any selection_tag's
+    matches (neither given: every supported resource); every condition must hold; not_resources are left out.
+    Returns the resources of this configuration it picks, the classes its tag conditions on a classification
+    tag key name, and a description of the stores outside this configuration it may also pick (None if none:
+    what it lists all resolve here, or a tag condition names their class)."""
+    where = selection.describe()
+    chosen: list[Resource] = []
+    hidden: list[tuple[str, frozenset[str], str | None]] = []  # (how, store types, the ARN when it names one)
+    declared: list[tuple[str, str]] = []
+    tags_by_id = {id(c): _readable_tags(c, infra) for c in candidates}
+
+    included = _listed(selection, infra, "resources")
+    chosen += included.resources
+    for pattern in included.patterns:
+        if not pattern.in_region(home):
+            continue
+        matches = [c for c in candidates if pattern.selects(c)]
+        chosen += matches
+        if "*" in pattern.text or not matches:
+            hidden.append((f'resources "{pattern.text}"', pattern.types(), None if "*" in pattern.text
+                           else pattern.text))
+    hidden += [(f'resources entry "{text}", which names no resource of this configuration', _ALL_TYPES, None)
+               for text in included.unresolved]
+    tags, tags_unknown = blocks(selection, "selection_tag")
+    for tag in tags:  # any selection_tag selects (OR)
+        key, value = (_text(tag, "key") or "").removeprefix("aws:ResourceTag/"), _text(tag, "value") or ""
+        chosen += [c for c in candidates if _holds("string_equals", key, value, tags_by_id[id(c)])]
+        named = _declared_by_tag(key, value, where, policy, exact=True)
+        declared += named
+        if not named:
+            hidden.append((f'selection_tag {key} = "{value}"', _ALL_TYPES, None))
+    hidden += [(f"selection_tag blocks that could not be evaluated ({u.reason})", _ALL_TYPES, None)
+               for u in tags_unknown]
+    if not included.written and not tags and not tags_unknown:  # AWS then selects every supported resource
+        chosen += candidates
+        hidden.append(("every supported resource, as it lists no resources and no selection_tag", _ALL_TYPES, None))
+
+    conditions, _ = blocks(selection, "condition")  # one that cannot be evaluated narrows nothing
+    for condition in conditions:  # every condition must hold (AND)
+        for operator in _CONDITIONS:
+            for tag in sub_blocks(condition, operator):
+                key = (_text(tag, "key") or "").removeprefix("aws:ResourceTag/")
+                value = _text(tag, "value") or ""
+                chosen = [c for c in chosen if _holds(operator, key, value, tags_by_id.get(id(c)))]
+                if operator in ("string_equals", "string_like"):
+                    named = _declared_by_tag(key, value, where, policy, exact=operator == "string_equals")
+                    declared += named
+                    if named:
+                        hidden = []  # whatever else it picks carries that class's tag
+
+    excluded = _listed(selection, infra, "not_resources")
+    patterns = [p for p in excluded.patterns if p.in_region(home)]
+    chosen = [c for c in chosen if all(c is not r for r in excluded.resources)
+              and not any(p.selects(c, surely=True) for p in patterns)]
+    wholly = frozenset(t for p in patterns for t in p.types(whole=True))
+    hidden = [(how, types - wholly, arn) for how, types, arn in hidden
+              if types - wholly and not (arn and any(p.text == arn for p in patterns))]
+
+    unique = list({id(c): c for c in chosen}.values())
+    if not hidden:
+        return unique, declared, None
+    hows = "; ".join(dict.fromkeys(how for how, _, _ in hidden))
+    return unique, declared, f"the stores outside this configuration that {where} selects ({hows})"
+
+
 def _backup_selected(plan: Resource, infra: Infrastructure, policy: PolicyMap
-                     ) -> tuple[tuple[Resource, ...], tuple[tuple[str, str], ...]]:
-    """The resources the plan's aws_backup_selection resources pick (listed, wildcards, tags; narrowed by
-    conditions), and the classes their tag conditions on a classification tag key name."""
-    home = infra.region_of(plan)
+                     ) -> tuple[tuple[Resource, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The resources the plan's aws_backup_selection resources pick, the classes their tag conditions on a
+    classification tag key name, and the stores outside this configuration they may pick."""
+    home = _region_of(plan, infra)
 
     def in_home_region(resource: Resource) -> bool:  # a plan only backs up resources of its own region
-        region = infra.region_of(resource)
+        region = _region_of(resource, infra)
         return not isinstance(home, Known) or not isinstance(region, Known) or region.value == home.value
 
-    candidates = [r for r in infra.in_same_root(plan, *_BACKUP_TYPES) if in_home_region(r)]
+    candidates = [r for r in infra.in_same_root(plan, *_BACKUP_TYPES) if in_home_region(r) and instantiated(r)]
+    selections = [s for label, s in infra.referrers(plan)
+                  if s.type == "aws_backup_selection" and _under(label, "plan_id") and instantiated(s)]
     data: list[Resource] = []
     declared: list[tuple[str, str]] = []
-    for label, selection in infra.referrers(plan):
-        if selection.type != "aws_backup_selection" or not _under(label, "plan_id"):
-            continue
-        listed = value_of(selection, "resources")
-        patterns = [str(unwrap(v)) for v in (listed if isinstance(listed, list) else [listed]) if v and "*" in str(v)]
-        chosen = _targets(selection, infra, "resources", _BACKUP_TYPES)
-        chosen += [c for c in candidates if any(_service_matches(c, pattern) for pattern in patterns)]
-        for tag in blocks(selection, "selection_tag")[0]:  # any matching selection_tag selects
-            key, value = _text(tag, "key") or "", _text(tag, "value") or ""
-            declared += _declared_by_tag(key, value, selection.describe(), policy)
-            chosen += _tag_matches(candidates, infra, key, value)
-        for condition in blocks(selection, "condition")[0]:  # every condition must hold
-            for kind in ("string_equals", "string_like"):
-                for tag in sub_blocks(condition, kind):
-                    key = (_text(tag, "key") or "").removeprefix("aws:ResourceTag/")
-                    value = _text(tag, "value") or ""
-                    declared += _declared_by_tag(key, value, selection.describe(), policy)
-                    chosen = _tag_matches(chosen, infra, key, value)
+    unseen: list[str] = []
+    for selection in {id(s): s for s in selections}.values():
+        chosen, named, hidden = _selection(selection, candidates, home, infra, policy)
         data += chosen
-    return tuple({id(r): r for r in data}.values()), tuple(declared)
-
-
-_BACKUP_SERVICES = {
-    "rds": ("aws_db_instance", "aws_rds_cluster", "aws_docdb_cluster", "aws_neptune_cluster"),
-    "dynamodb": ("aws_dynamodb_table",), "elasticfilesystem": ("aws_efs_file_system",),
-    "ec2": ("aws_ebs_volume", "aws_instance"), "s3": ("aws_s3_bucket",), "redshift": ("aws_redshift_cluster",),
-    "timestream": ("aws_timestreamwrite_table",), "fsx": tuple(t for t in _BACKUP_TYPES if t.startswith("aws_fsx")),
-}
-
-
-def _service_matches(resource: Resource, pattern: str) -> bool:
-    """Whether a selection's wildcard (`*`, `arn:aws:dynamodb:*:*:table/*`) covers the resource's type."""
-    if pattern.strip() == "*":
-        return True
-    arn = parse_arn(pattern)
-    return arn is not None and resource.type in _BACKUP_SERVICES.get(arn.service, ())
+        declared += named
+        unseen += [hidden] if hidden else []
+    if not selections:
+        unseen.append(f"the stores that selections outside this configuration assign to {plan.address} (no "
+                      "aws_backup_selection in this configuration refers to it)")
+    return tuple({id(r): r for r in data}.values()), tuple(declared), tuple(unseen)
 
 
 def _backup_copy_actions(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     rules, unknown = blocks(resource, "rule", required=True)
-    data, declared = _backup_selected(resource, infra, policy)
-    source = Site(f"the backups of {resource.describe()}", infra.region_of(resource))
-    copies = [Copy(c.how, c.source, c.destination, data, declared)
+    data, declared, unseen = _backup_selected(resource, infra, policy)
+    source = Site(f"the backups of {resource.describe()}", _region_of(resource, infra))
+    copies = [Copy(c.how, c.source, c.destination, data, declared, unseen, sources_listed=True)
               for c in _unknown_copies("AWS Backup copy_action", source, unknown, ())]
     for index, rule in enumerate(rules):
         for action in sub_blocks(rule, "copy_action"):
             site, _ = _reference(resource, infra, "rule.copy_action.destination_vault_arn",
                                  action.get("destination_vault_arn"), ("aws_backup_vault",), "destination_vault_arn")
             copies.append(Copy(f"AWS Backup rule {_label(rule, 'rule_name', index)} copy_action", source, site,
-                               data, declared))
+                               data, declared, unseen, sources_listed=True))
     return copies
 
 
 def _dlm_copy_rules(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
-    source = Site(f"the snapshots of {resource.describe()}", infra.region_of(resource))
+    source = Site(f"the snapshots of {resource.describe()}", _region_of(resource, infra))
     data: list[Resource] = []
     declared: list[tuple[str, str]] = []
     targets: list[tuple[str, Any]] = []

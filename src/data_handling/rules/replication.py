@@ -6,20 +6,31 @@ a replica instance, a backup plan, a copy resource); rules/copy_mechanisms.py li
 class that matters is the source's: the most sensitive of the copied resources, the copying resource's own
 declaration, and any class a tag selection names (a replica destination is usually untagged). A copy of
 Confidential data fails when its destination region differs from its source region, or when either region
-cannot be determined (the copy cannot be verified). Same-region copies, and copies of internal or public
-data, pass.
+cannot be determined (the copy cannot be verified). Same-region copies pass, and so do copies of data known to
+be internal or public.
+
+It fails closed on the class as on the regions: a copy into another region (or an unknown one) passes only when
+the copied data is known to be below Confidential. The class cannot be determined when a source's tags (or its
+provider's default_tags) could not be evaluated or hold a value that is not a class, when nothing declares a
+class for a data store and the policy map has no `classification.default`, or when the copy takes stores outside
+the configuration (a backup selection's wildcard) and there is no default to give them; the copy then fails as
+unverifiable, saying why.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from data_handling.model.classification import SENSITIVITY, classify
 from data_handling.model.dynamic_blocks import instantiated
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import Resource
-from data_handling.model.values import Known, Unknown
+from data_handling.model.values import Known, Resolution, Unknown
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules.copy_mechanisms import Copy, copies_made_by
 from data_handling.rules.outcome import PASS, Outcome, fail
+
+_UNVERIFIED = "the copy cannot be verified"
 
 
 def evaluate(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Outcome | None:
@@ -27,54 +38,110 @@ def evaluate(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Ou
     if not copies or not instantiated(resource):
         return None  # no copy configured, or `count = 0`: checkov lists the resource, Terraform creates none
     findings: list[str] = []
-    unverified = True
+    kinds: set[str] = set()
     for copy in copies:
-        data_class = class_of_copy(copy, resource, infra, policy)
-        if data_class is None:
-            continue  # internal or public data may be copied anywhere
-        problem = _region_problem(copy)
-        if problem:
-            finding = f"{copy.how} copies {copy.source.what} to {copy.destination.what}: {problem}. The data is " \
-                      f"{data_class}."
-            if finding not in findings:
-                findings.append(finding)
-            unverified = unverified and problem.startswith(_UNVERIFIED)
+        regions = _regions(copy)
+        if regions is None:
+            continue  # within one region: whatever the data, it stays there
+        crosses, where = regions
+        judged = judge_class(copy, resource, infra, policy)
+        if judged.sensitive:
+            kind = "out" if crosses else "region"
+            problem = where if crosses else f"{_UNVERIFIED}: {where}"
+            finding = f"{_copies(copy)}: {problem}. The data is {judged.sensitive}."
+        elif judged.unknown:
+            kind = "class"
+            finding = f"{_copies(copy)}: {_UNVERIFIED}: {'; '.join(judged.unknown)}; {where}."
+        else:
+            continue  # known to be internal or public: it may be copied anywhere
+        kinds.add(kind)
+        if finding not in findings:
+            findings.append(finding)
     if not findings:
         return PASS
-    summary = "to a region that cannot be verified" if unverified else "out of its region"
-    return fail(f"{resource.address} copies Confidential data {summary}. " + " ".join(findings))
+    if "out" in kinds:
+        summary = "copies Confidential data out of its region"
+    elif kinds == {"region"}:
+        summary = "copies Confidential data to a region that cannot be verified"
+    else:
+        summary = "makes a copy that cannot be verified"
+    return fail(f"{resource.address} {summary}. " + " ".join(findings))
 
 
-def class_of_copy(copy: Copy, resource: Resource, infra: Infrastructure, policy: PolicyMap) -> str | None:
-    """'confidential (where it was declared)' when the copied data is at least Confidential, else None."""
+@dataclass(frozen=True)
+class CopiedClass:
+    """What is known of the class of the data a copy takes."""
+
+    sensitive: str | None  # 'confidential (where it was declared)' when it is known to be at least Confidential
+    unknown: tuple[str, ...]  # else, why the class cannot be determined ('the class of X cannot be determined: ...')
+
+
+def judge_class(copy: Copy, resource: Resource, infra: Infrastructure, policy: PolicyMap) -> CopiedClass:
+    """The most sensitive of the classes declared for the copied data (the sources', the copying resource's own,
+    a selection's, classification.default for unclassified stores), and what hides a class: a source whose tags
+    cannot be read, a store nothing classifies with no default, stores outside the configuration with no
+    default. A class known to be Confidential or above decides; below that, anything unknown leaves the class
+    undetermined."""
+    store_types = policy.classification.store_types
+    default = policy.classification.default
     candidates: list[tuple[str, str]] = list(copy.declared)
-    for source in dict.fromkeys([*copy.data, resource]):
+    unknown: list[str] = []
+    unclassified: list[str] = []
+    for source in dict.fromkeys([*copy.data, resource]):  # Resources compare by identity: ordered, no repeats
         classification = classify(source, infra, policy)
         if classification.deciding:
             candidates.append((classification.deciding.data_class, classification.deciding.source))
-        elif classification.effective and source.type in policy.classification.store_types:
-            candidates.append((classification.effective, f"classification.default for {source.address}"))
-    if not candidates:
-        return None
-    data_class, where = max(candidates, key=lambda candidate: SENSITIVITY[candidate[0]])
-    if SENSITIVITY[data_class] < SENSITIVITY["confidential"]:
-        return None
-    return f"{data_class} ({where})"
+        if classification.problems:  # an unreadable declaration may be the most sensitive one
+            unknown.append(f"the class of {source.address} cannot be determined: "
+                           + "; ".join(classification.problems))
+        elif not classification.declarations and source.type in store_types:
+            if default:
+                candidates.append((default, f"classification.default for {source.address}"))
+            elif any(source is data for data in copy.data):
+                unclassified.append(source.address)
+    for stores in copy.unseen:
+        if default:
+            candidates.append((default, f"classification.default for {stores}"))
+        else:
+            unknown.append(f"the class of {stores} cannot be determined: this configuration cannot see them and "
+                           "the policy map sets no classification.default")
+    if unclassified and not (copy.one_dataset and candidates):  # one declaration classifies replicas of one dataset
+        unknown.append(f"the class of {', '.join(unclassified)} cannot be determined: nothing declares one (a "
+                       "classification tag, the provider's default_tags or a classification rule) and the policy "
+                       "map sets no classification.default")
+    if not candidates and not unknown and not copy.data and not copy.sources_listed:  # a source not in it
+        if default:
+            candidates.append((default, f"classification.default for {copy.source.what}"))
+        else:
+            unknown.append(f"the class of {copy.source.what} cannot be determined: it is not in this configuration, "
+                           "nothing here declares its class and the policy map sets no classification.default")
+    if candidates:
+        data_class, where = max(candidates, key=lambda candidate: SENSITIVITY[candidate[0]])
+        if SENSITIVITY[data_class] >= SENSITIVITY["confidential"]:
+            return CopiedClass(f"{data_class} ({where})", ())
+    return CopiedClass(None, tuple(unknown))
 
 
-_UNVERIFIED = "the copy cannot be verified"
+def class_of_copy(copy: Copy, resource: Resource, infra: Infrastructure, policy: PolicyMap) -> str | None:
+    """'confidential (where it was declared)' when the copied data is known to be at least Confidential, else None."""
+    return judge_class(copy, resource, infra, policy).sensitive
 
 
-def _region_problem(copy: Copy) -> str | None:
+def _copies(copy: Copy) -> str:
+    return f"{copy.how} copies {copy.source.what} to {copy.destination.what}"
+
+
+def _regions(copy: Copy) -> tuple[bool, str] | None:
+    """None when both sides are known to be in one region; else (True, 'the source is in A and the copy lands in
+    B') or (False, why a side's region cannot be determined)."""
     source, destination = copy.source.region, copy.destination.region
-    if isinstance(source, Unknown) or isinstance(destination, Unknown):
-        sides = (("source", source), ("destination", destination))
-        reasons = [f"the {side} region cannot be determined ({region.reason})"
-                   for side, region in sides if isinstance(region, Unknown)]
-        return f"{_UNVERIFIED}: " + "; ".join(reasons)
-    if source.value == destination.value:
-        return None
-    return f"the source is in {_where(source)} and the copy lands in {_where(destination)}"
+    if isinstance(source, Known) and isinstance(destination, Known):
+        if source.value == destination.value:
+            return None
+        return True, f"the source is in {_where(source)} and the copy lands in {_where(destination)}"
+    sides: tuple[tuple[str, Resolution[str]], ...] = (("source", source), ("destination", destination))
+    return False, "; ".join(f"the {side} region cannot be determined ({region.reason})"
+                            for side, region in sides if isinstance(region, Unknown))
 
 
 def _where(region: Known[str]) -> str:
