@@ -148,11 +148,16 @@ class Infrastructure:
         """(where, tags) pairs: the resource's tags, its plan tags_all, and the default_tags of its provider.
         A value that is not a map is kept as is, so callers can report it could not be evaluated."""
         sources: list[tuple[str, Any]] = []
+        tags_all = resource.get("tags_all")
+        # A plan's tags_all already merges the provider's default_tags; Terraform leaves it unknown when the
+        # provider computes it (AWS provider v5 without default_tags): then read tags and default_tags as in HCL.
+        planned_tags_all = resource.provider_key is not None and "tags_all" in resource.config and not (
+            isinstance(tags_all, str) and is_unrendered(tags_all))
         for key in ("tags", "tags_all"):
-            if key in resource.config:
+            if key in resource.config and (key == "tags" or planned_tags_all or resource.provider_key is None):
                 sources.append((f"{key} of {resource.describe()}", _plain_tags(resource.get(key))))
-        if resource.provider_key is not None and "tags_all" in resource.config:
-            return sources  # a plan's tags_all already merges the provider's default_tags
+        if planned_tags_all:
+            return sources
         provider = self.provider_of(resource)
         if isinstance(provider, Known):
             default_tags = provider.value.get("default_tags")

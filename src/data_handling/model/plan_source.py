@@ -84,8 +84,12 @@ def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
         entry = modules.get(config_path, {}).get("resources", {}).get(_config_address(address, instance), {})
         after = ((change.get("change") or {}).get("after")) or change.get("values") or {}
         unknown = ((change.get("change") or {}).get("after_unknown")) or {}
-        config = _values_as_config(after, unknown, _through_inputs(entry.get("expressions") or {}, config_path,
-                                                                   modules))
+        expressions = entry.get("expressions") or {}
+        config = _values_as_config(after, unknown, _through_inputs(expressions, config_path, modules))
+        if "region" not in expressions and "region" not in after:
+            # A computed `region` attribute the configuration does not set (AWS provider v5 plans show it as
+            # unknown): the resource is created in its provider's region, as with HCL.
+            config.pop("region", None)
         config["__address__"] = address
         resource = Resource(
             address=address, type=change.get("type", ""), name=change.get("name", ""), root_dir=root_dir,

@@ -339,7 +339,13 @@ def _document_identifiers(policy_resource: Resource, infra: Infrastructure) -> t
     for statement in _listed(document.get("Statement")):
         if not isinstance(statement, dict):
             continue
-        names = {_identifier(v) for v in _listed(statement.get("DataIdentifier"))}
+        identifiers = statement.get("DataIdentifier")
+        if is_unrendered(identifiers) or any(is_unrendered(v) for v in _listed(identifiers)):
+            reason = getattr(identifiers, "reason", "") or next(
+                (getattr(v, "reason", "") for v in _listed(identifiers) if is_unrendered(v)), "")
+            return masked, audited, (f"the DataIdentifier of the policy_document of {policy_resource.address} "
+                                     f"could not be evaluated{f' ({reason})' if reason else ''}")
+        names = {_identifier(v) for v in _listed(identifiers)}
         operation = statement.get("Operation") or {}
         if isinstance(operation, dict) and "Deidentify" in operation:
             masked |= names
