@@ -213,8 +213,8 @@ def test_action_steps_scan_upload_and_fail_on_findings(action_run):
     scan = action_run["scan"]
     assert scan.returncode == 0, scan.stderr  # findings are not a failure of the scan step ...
     assert action_run["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
-    assert action_run["ran"] == ["python", "Install the data-handling checks", "scan", "Upload SARIF to code scanning",
-                                 "Fail on findings"]
+    assert action_run["ran"] == ["python", "Install the data-handling checks", "modules", "scan",
+                                 "Upload SARIF to code scanning", "Fail on findings"]
     assert action_run["exit"] == 1  # ... the last step fails the job on them
 
 
@@ -242,6 +242,52 @@ def test_action_soft_fail_and_errors(tmp_path):
                          "sarif-file": str(tmp_path / "broken.sarif")}, REPO, tmp_path)
     assert broken["exit"] == 2 and broken["ran"][-1] == "scan"  # an untrusted scan fails even with soft-fail
     assert "policy map not found" in broken["scan"].stderr
+
+
+def test_action_passes_variables_and_workspace(tmp_path):
+    """The action's var-files, vars and workspace inputs reach the scan as terraform plan would take them."""
+    root = REPO / "tests/fixtures/evaluator"
+    common = {"policy-map": str(root / "policy_map.yaml"), "upload-sarif": "false", "soft-fail": "true"}
+    clean = run_action({**common, "path": str(root / "workspace_coalesce"), "sarif-file": str(tmp_path / "a.sarif")},
+                       REPO, tmp_path)
+    assert clean["context"]["steps"]["scan"]["outputs"]["exit-code"] == "0"
+    staging = run_action({**common, "path": str(root / "workspace_coalesce"), "workspace": "staging",
+                          "sarif-file": str(tmp_path / "b.sarif")}, REPO, tmp_path)
+    assert staging["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
+    var_file = tmp_path / "prod.tfvars"
+    var_file.write_text('region = "ap-south-1"\n')
+    overridden = run_action({**common, "path": str(root / "variables"), "var-files": f"{var_file}\n",
+                             "vars": "region=eu-west-1\n", "sarif-file": str(tmp_path / "c.sarif")}, REPO, tmp_path)
+    assert overridden["context"]["steps"]["scan"]["outputs"]["exit-code"] == "0"  # --var wins over the file
+    from_file = run_action({**common, "path": str(root / "variables"), "var-files": str(var_file),
+                            "sarif-file": str(tmp_path / "d.sarif")}, REPO, tmp_path)
+    assert from_file["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None or shutil.which("git") is None,
+                    reason="needs the terraform and git binaries")
+def test_action_installs_git_modules_before_scanning(tmp_path):
+    """A module from a git source (here a local bare repository, so no network) is installed by the action's
+    terraform get step, and its resources are then checked."""
+    module = tmp_path / "module-src"
+    module.mkdir()
+    (module / "main.tf").write_text('resource "aws_s3_bucket" "this" {\n  bucket = "from-git"\n'
+                                    '  provider = aws\n}\n')
+    for command in (["git", "init", "-q"], ["git", "add", "."],
+                    ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "m"]):
+        subprocess.run(command, cwd=module, check=True, capture_output=True)
+    root = tmp_path / "workspace" / "stack"
+    root.mkdir(parents=True)
+    (root / "main.tf").write_text('provider "aws" {\n  region = "us-east-2"\n}\n'
+                                  f'module "store" {{\n  source = "git::file://{module}"\n}}\n')
+    policy = REPO / "tests/fixtures/evaluator/policy_map.yaml"
+    run = run_action({"path": "stack", "policy-map": str(policy), "upload-sarif": "false", "soft-fail": "true",
+                      "sarif-file": str(tmp_path / "git.sarif")}, tmp_path / "workspace", tmp_path)
+    assert run["modules"].returncode == 0, run["modules"].stderr
+    assert (root / ".terraform" / "modules" / "modules.json").is_file()
+    # us-east-2 is not a home region of the test map: the module's bucket is found and fails CKV_DH_101.
+    assert run["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1", run["scan"].stderr
+    assert "module.store.aws_s3_bucket.this" in run["scan"].stdout
 
 
 def test_the_readme_workflow_is_valid(tmp_path):

@@ -197,7 +197,9 @@ def _scan_target(path: Path) -> Path:
 
 def _checkov_arguments(target: Path, args: argparse.Namespace) -> list[str]:
     framework = "terraform_plan" if target.suffix == ".json" else "terraform"
-    arguments = ["-d" if target.is_dir() else "-f", str(target), "--framework", framework,
+    # A path that starts with "-" would read as an option to checkov: "./-h" is the same directory.
+    path = str(target) if not str(target).startswith("-") else os.path.join(".", str(target))
+    arguments = ["-d" if target.is_dir() else "-f", path, "--framework", framework,
                  "--external-checks-dir", str(checks_dir()), "--skip-download", "--quiet", "--compact"]
     if args.repo_root_for_plan_enrichment:
         arguments += ["--repo-root-for-plan-enrichment", args.repo_root_for_plan_enrichment]
