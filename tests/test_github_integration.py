@@ -216,6 +216,10 @@ def test_action_steps_scan_upload_and_fail_on_findings(action_run):
     assert action_run["ran"] == ["python", "Install the data-handling checks", "modules", "scan",
                                  "Upload SARIF to code scanning", "Fail on findings"]
     assert action_run["exit"] == 1  # ... the last step fails the job on them
+    # sample_infra calls only local modules (its `source = "hashicorp/aws"` is a provider requirement): nothing
+    # to install, and nothing is written into the checkout.
+    assert "terraform get in" not in action_run["modules"].stdout
+    assert not list((REPO / "sample_infra").rglob(".terraform"))
 
 
 def test_action_job_summary_groups_findings_by_clause(action_run):
