@@ -148,3 +148,34 @@ def test_a_module_under_terraform_modules_is_read_and_checked(tmp_path: Path):
         ("CKV_DH_101", "module.label.aws_s3_bucket.this", "failed"),  # confidential by default, in us-east-1
     }
     assert main(["scan", str(root), "--policy-map", str(POLICY)]) == 1
+
+
+def test_a_root_the_evaluator_cannot_read_fails_every_check_on_it(monkeypatch):
+    """Fail closed: checkov's own rendering is never judged in place of the evaluation."""
+    from conftest import build_model
+    from data_handling.checkov_adapter.base import DataHandlingCheck
+    from data_handling.model.hcl import source
+    from data_handling.rules import tenant_home_region
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            raise ValueError("an evaluator defect")
+
+    monkeypatch.setattr(source, "Tree", Broken)
+    monkeypatch.setenv("DATA_HANDLING_POLICY_MAP", str(POLICY))
+    infra = build_model(CASES / "tf_json_provider")
+    root = str(CASES / "tf_json_provider")
+    assert infra.failed_roots == {root: "ValueError: an evaluator defect"}
+    bucket = next(r for r in infra.resources if r.address == "aws_s3_bucket.logs")
+    check = DataHandlingCheck("CKV_DH_101", tenant_home_region.evaluate, ("aws_s3_bucket",))
+    check.entity_path = f"{bucket.file_path}:aws_s3_bucket.logs"
+    from data_handling.checkov_adapter import state
+
+    monkeypatch.setattr(state, "model_for_conf", lambda graph, conf: infra)
+    from data_handling.checkov_adapter import base
+
+    monkeypatch.setattr(base, "model_for_conf", lambda graph, conf: infra)
+    from checkov.common.models.enums import CheckResult
+
+    assert check.scan_resource_conf(bucket.config) == CheckResult.FAILED
+    assert "could not be evaluated (ValueError: an evaluator defect)" in check.details[0]

@@ -200,29 +200,64 @@ def test_bucket_names(text, bucket):
 # --- nested and dynamic blocks ------------------------------------------------------------------------------
 
 
-def test_static_blocks_and_nested_dynamic_blocks_checkov_left_as_written():
-    config = {"storage_descriptor": [{
-        "columns": [{"name": ["route"]}],
-        "dynamic": [{"columns": {"content": [{"name": ["columns.value"]}], "for_each": [["a", "b"]]}},
-                    {"columns": {"content": [{"name": ["col.key"], "type": ["col.value.type"]}],
-                                 "for_each": {"k": {"type": "int"}}, "iterator": ["col"]}}],
-    }]}
+def _evaluated(tmp_path, text: str, address: str) -> dict:
+    from data_handling.model.hcl.evaluator import Tree
+    from data_handling.model.hcl.inputs import ScanInputs
+
+    (tmp_path / "main.tf").write_text(text)
+    return Tree(str(tmp_path), None, ScanInputs()).instances[address].config
+
+
+def test_static_blocks_and_nested_dynamic_blocks(tmp_path):
+    config = _evaluated(tmp_path, """
+resource "aws_glue_catalog_table" "t" {
+  name          = "t"
+  database_name = "d"
+  storage_descriptor {
+    columns {
+      name = "route"
+    }
+    dynamic "columns" {
+      for_each = ["a", "b"]
+      content {
+        name = columns.value
+      }
+    }
+    dynamic "columns" {
+      for_each = { k = { type = "int" } }
+      iterator = col
+      content {
+        name = col.key
+        type = col.value.type
+      }
+    }
+  }
+}
+""", "aws_glue_catalog_table.t")
     names, unresolved = values_at(config, "storage_descriptor.columns.name")
     assert names == ["route", "a", "b", "k"] and not unresolved
     assert values_at(config, "storage_descriptor.columns.type")[0] == ["int"]
 
 
-def test_dynamic_blocks_checkov_could_not_evaluate_are_reported_not_guessed():
-    mangled = {"dynamic": [{"columns": {"content": [{"name": ["columns.value.name"]}],
-                                        "for_each": [{"name": "columns.value.name"}]}}]}
-    found = blocks(mangled, "columns")
+def test_dynamic_blocks_that_cannot_be_evaluated_are_reported_not_guessed(tmp_path):
+    config = _evaluated(tmp_path, """
+variable "stages" {}
+resource "aws_api_gateway_stage" "s" {
+  stage_name    = "prod"
+  rest_api_id   = "x"
+  deployment_id = "y"
+  dynamic "access_log_settings" {
+    for_each = var.stages
+    content {
+      destination_arn = access_log_settings.value.arn
+      format          = access_log_settings.value.format
+    }
+  }
+}
+""", "aws_api_gateway_stage.s")
+    found = blocks(config, "access_log_settings")
     assert found.found == [] and "could not be evaluated" in found.unresolved[0]
-    unrendered_root = {"dynamic": [{"access_log_settings": [{"format": ["access_log_settings.value.format"]}]}]}
-    assert blocks(unrendered_root, "access_log_settings").unresolved
-    placeholder = {"access_log_settings": [{"format": ["access_log_settings.value.format"]}]}
-    assert blocks(placeholder, "access_log_settings").unresolved
-    rendered_root = {"dynamic": [{"access_log_settings": [{"format": ["$context.status"]}]}]}
-    assert blocks(rendered_root, "access_log_settings").found == [{"format": ["$context.status"]}]
+    assert "var.stages" in found.unresolved[0]
 
 
 # --- central destinations -------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data_handling.model import dynamic_blocks
 from data_handling.model.expressions import Reference
 from data_handling.model.records import Resource
 from data_handling.model.values import Known, ReferenceText, evaluate_merge, is_unrendered
@@ -147,7 +146,7 @@ def _split(body: dict[str, Any], attributes: frozenset[str] = frozenset()) -> tu
 
 def build_model(root: Path) -> Any:
     """The infrastructure model of a Terraform directory as the checks see it: checkov's graph, indexed for the
-    dynamic blocks Terraform expands (model/dynamic_blocks.py)."""
+    values Terraform evaluates (model/hcl)."""
     from checkov.common.graph.db_connectors.rustworkx.rustworkx_db_connector import RustworkxConnector
     from checkov.terraform.graph_manager import TerraformGraphManager
 
@@ -156,35 +155,16 @@ def build_model(root: Path) -> Any:
     manager = TerraformGraphManager(db_connector=RustworkxConnector())
     local_graph, _ = manager.build_graph_from_source_directory(str(root), render_variables=True)
     graph = manager.save_graph(local_graph)
-    dynamic_blocks.observe(graph)
     return build_from_graph(graph)
 
 
 def expanded_config(resource: Resource) -> tuple[dict[str, Any], set[str]]:
-    """The resource's configuration with its dynamic blocks expanded, as Terraform plans them (`dynamic` itself is
-    gone from a plan), and the block names whose for_each cannot be known before apply."""
+    """The resource's configuration as Terraform plans it (model/hcl expanded its dynamic blocks already), and
+    the block names whose for_each cannot be known before apply."""
     config = dict(resource.config)
-    for key, value in resource.config.items():  # a value checkov left as an expression Terraform evaluates
-        if not key.startswith("__") and is_unrendered(_plain(value)):
-            evaluated = _texts(dynamic_blocks.value_of(resource, key))
-            if not is_unrendered(evaluated):
-                config[key] = [evaluated]
-    written = dynamic_blocks._written(resource)
-    if not written:
-        return config, set()
-    names = dynamic_blocks._names(written.get("dynamic")) + [
-        name for name, value in written.items() if name != "dynamic" and dynamic_blocks._has_dynamic(value)]
-    config.pop("dynamic", None)
-    unknown = set()
-    for name in dict.fromkeys(names):
-        found, missing = dynamic_blocks.blocks(resource, name)
-        if missing:
-            unknown.add(name)
-            config.pop(name, None)
-        elif found:
-            config[name] = _texts(found)
-        else:
-            config.pop(name, None)
+    unknown = set(config.pop("__unknown_blocks__", None) or {})
+    for name in unknown:
+        config.pop(name, None)
     return config, unknown
 
 
@@ -199,11 +179,21 @@ def _texts(value: Any) -> Any:
     return value
 
 
+def _attributes(resource: Resource) -> frozenset[str]:
+    """The keys written as attributes, not blocks (a map argument such as `tags = {...}` looks like a block)."""
+    from data_handling.model.hcl.evaluator import _is_block
+    from data_handling.model.hcl.files import load_module
+
+    module = load_module(str(Path(resource.file_path).parent))
+    for block in module.resources:
+        if block.kind == resource.mode and block.labels == (resource.type, resource.name):
+            return frozenset(key for key, value in block.body.items() if not _is_block(value))
+    return frozenset()
+
+
 def planned_values(resource: Resource, infra: Any, provider_v6: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     config, unknown_blocks = expanded_config(resource)
-    written = dynamic_blocks._written(resource) or {}
-    after, unknown = _split(config, frozenset(key for key, value in written.items() if not (
-        isinstance(value, list) and value and all(_is_block_body(v) for v in value))))
+    after, unknown = _split(config, _attributes(resource))
     unknown.update({name: True for name in unknown_blocks})
     unknown.update({"id": True, "arn": True})
     if resource.mode == "resource":

@@ -68,6 +68,13 @@ class DataHandlingCheck(BaseResourceCheck):
                 return CheckResult.UNKNOWN  # no instance exists (count = 0, an empty for_each): nothing to judge
             targets = instances or [infra.resource_for(conf, self.entity_path.split(":", 1)[0])
                                     or _standalone(conf, self)]
+            unreadable = infra.failed_roots.get(targets[0].root_dir) if not instances else None
+            if unreadable:
+                self.details = [f"The Terraform of {targets[0].root_dir} could not be evaluated ({unreadable}), so "
+                                f"{address} cannot be checked.",
+                                "Fix: report this with the configuration; data-handling checks fail closed."]
+                run_record.errors.append(f"{targets[0].root_dir} could not be evaluated: {unreadable}")
+                return CheckResult.FAILED
             resource, outcome = _worst([(target, self.rule(target, infra, policy)) for target in targets])
         except Exception as error:  # fail closed: a rule that raises must not drop the finding
             message = f"{self.id} raised while evaluating {address}: {type(error).__name__}: {error}"

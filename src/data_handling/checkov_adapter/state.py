@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from data_handling.model import dynamic_blocks
 from data_handling.model.graph_source import build_from_graph
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
 from data_handling.model.infrastructure import Infrastructure
@@ -108,6 +107,4 @@ def model_for(graph: Any) -> Infrastructure:
         if len(_model_cache) > 32:  # several roots per scan; drop models of finished scans
             _model_cache.clear()
         cached = _model_cache[id(graph)] = (graph, build_from_graph(graph), inputs)
-        # What checkov renders wrongly in dynamic blocks is rebuilt from the same graph (model/dynamic_blocks).
-        dynamic_blocks.observe(graph)
     return run_record.used(cached[1])

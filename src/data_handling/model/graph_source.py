@@ -181,13 +181,11 @@ def build_from_graph(graph: Any) -> Infrastructure:
         if not call.parent and call.file_path:
             root_files.setdefault(call.root_dir, set()).add(call.file_path)
     evaluation = evaluate_roots(graph_records, root_files)
-    evaluated = evaluation.evaluated_roots
-    # Roots the evaluator could not read keep checkov's rendering (a warning says why).
-    kept = [r for r in graph_records if r.root_dir not in evaluated]
+    # A root the evaluator could not read keeps its graph records only so that each check can fail on them,
+    # naming the reason: checkov's own rendering is never judged.
+    failed = [r for r in graph_records if r.root_dir in evaluation.failed_roots]
     return Infrastructure(
-        evaluation.resources + kept,
-        evaluation.providers + [p for p in providers if p.root_dir not in evaluated],
-        evaluation.calls + [c for c in calls if c.root_dir not in evaluated],
+        evaluation.resources + failed, evaluation.providers, evaluation.calls,
         instances_of=evaluation.instances_of, problems=evaluation.problems,
-        missing_modules=evaluation.missing_modules,
+        missing_modules=evaluation.missing_modules, failed_roots=evaluation.failed_roots,
     )

@@ -144,7 +144,7 @@ def from_policy_document(data_source: Resource, seen: frozenset[int] = frozenset
     parsed = PolicyDocument(data_source.describe())
     seen = seen | {id(data_source)}
     # Statements behind a condition (`for_each = var.x ? [1] : []`) are optional: an empty for_each is none.
-    statements, problems = blocks(data_source.config, "statement", optional=True)
+    statements, problems = blocks(data_source.config, "statement")
     parsed.problems += [f"{data_source.describe()}: {problem}" for problem in problems]
     for number, statement in enumerate(statements, start=1):
         where = _statement_name(as_text(statement.get("sid")), number, data_source.describe())
@@ -161,7 +161,7 @@ def from_policy_document(data_source: Resource, seen: frozenset[int] = frozenset
         ))
         _check_open_values(parsed, parsed.statements[-1])
         for kind in ("principals", "not_principals"):
-            parsed.problems += [f"{where}: {problem}" for problem in blocks(statement, kind, optional=True)[1]]
+            parsed.problems += [f"{where}: {problem}" for problem in blocks(statement, kind)[1]]
     _merge_documents(parsed, data_source, seen)
     return parsed
 
@@ -172,7 +172,7 @@ def _present(value: Any) -> list[Any]:
 
 
 def _block_principals(statement: dict[str, Any], kind: str) -> tuple[Principal, ...]:
-    found, _ = blocks(statement, kind, optional=True)
+    found, _ = blocks(statement, kind)
     return tuple(Principal(str(as_text(block.get("type")) or ""), str(identifier))
                  for block in found for identifier in _present(block.get("identifiers")))
 

@@ -18,12 +18,13 @@ _FIX_REGION = "set the region in the provider block (or the resource's region ar
 class Infrastructure:
     def __init__(self, resources: list[Resource], providers: list[ProviderBlock], calls: list[ModuleCall],
                  instances_of: dict[int, list[Resource]] | None = None, problems: list[str] | None = None,
-                 missing_modules: list[str] | None = None):
+                 missing_modules: list[str] | None = None, failed_roots: dict[str, str] | None = None):
         self.resources = [r for r in resources if r.mode == "resource"]
         # id(a configuration checkov hands a check) -> the evaluated instances it stands for; [] = none exist
         self._instances_of = instances_of or {}
         self.problems = problems or []  # what kept the evaluation from being complete
         self.missing_modules = missing_modules or []  # module calls whose source is not available locally
+        self.failed_roots = failed_roots or {}  # root module directory -> why it could not be evaluated
         self.data_sources = [r for r in resources if r.mode == "data"]
         self._by_conf = {id(resource.config): resource for resource in resources}
         self._by_address: dict[str, list[Resource]] = {}

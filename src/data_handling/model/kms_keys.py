@@ -64,7 +64,7 @@ def key_settings(vault: Resource) -> tuple[list[KeySetting], list[str]]:
             settings.append(KeySetting(attribute, (attribute,), vault.get(attribute)))
             continue
         # Modules default replicas to none; a dynamic replica block checkov could not expand counts as none.
-        found, block_problems = blocks(vault.config, block, optional=True)
+        found, block_problems = blocks(vault.config, block)
         problems += [f"{vault.address}: {problem}" for problem in block_problems]
         for number, entry in enumerate(found):
             # Checkov labels the edge of a single block "replica.kms_key_id", of several "replica.1.kms_key_id".

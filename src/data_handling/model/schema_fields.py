@@ -33,9 +33,6 @@ SCHEMA_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("schema_definition", "clustering_key", "name"), ("schema_definition", "static_column", "name"),
     ),
 }
-# Optional blocks modules default to an empty list: a dynamic block checkov could not expand counts as none. The
-# key names of DynamoDB indexes are declared in `attribute` blocks as well, which are never optional.
-_OPTIONAL_BLOCKS = {"global_secondary_index", "local_secondary_index"}
 GLUE_TABLE = "aws_glue_catalog_table"
 FIREHOSE = "aws_kinesis_firehose_delivery_stream"
 
@@ -90,7 +87,7 @@ def _values(configs: list[dict], path: tuple[str, ...], found: Declarations, pre
     for name in block_names:
         nested = []
         for config in configs:
-            entries, problems = blocks(config, name, optional=name in _OPTIONAL_BLOCKS)
+            entries, problems = blocks(config, name)
             nested += entries
             found.problems += [f"{prefix}{problem}" for problem in problems]
         configs = nested

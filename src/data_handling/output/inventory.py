@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from data_handling.model.classification import classify, tenant_of
-from data_handling.model.dynamic_blocks import instantiated
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.raw_logs import raw_flow_of
 from data_handling.model.records import Resource
@@ -183,7 +182,7 @@ def _class_value(resource: Resource, infra: Infrastructure, policy: PolicyMap) -
 
 def _copies(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[CopyRow]:
     mechanisms = BY_TYPE.get(resource.type)
-    if not mechanisms or not instantiated(resource):  # as CKV_DH_102: `count = 0` creates no copy
+    if not mechanisms:
         return []
     rows = []
     for mechanism in mechanisms:

@@ -18,7 +18,7 @@ from typing import Any
 from data_handling.model.addresses import strip_instance_key
 from data_handling.model.arn import parse_arn
 from data_handling.model.classification import normalise_class
-from data_handling.model.dynamic_blocks import Block, blocks, input_references, instantiated, sub_blocks, value_of
+from data_handling.model.dynamic_blocks import Block, blocks, input_references, sub_blocks, value_of
 from data_handling.model.infrastructure import Infrastructure, region_value
 from data_handling.model.records import Resource
 from data_handling.model.values import Known, Resolution, Unknown, as_text, is_unrendered, unwrap
@@ -137,7 +137,7 @@ def _targets(resource: Resource, infra: Infrastructure, path: str, types: Iterab
     if not found:
         found = [target for _, target in input_references(infra, resource) if target.type in types]
     # Checkov links a module output to every resource it names, also those `count = 0` leaves out.
-    return [target for target in {id(t): t for t in found}.values() if instantiated(target)]
+    return list({id(t): t for t in found}.values())
 
 
 def _named(text: str, candidates: list[Resource]) -> list[Resource]:
@@ -192,7 +192,7 @@ def _label(block: Block, key: str, index: int) -> str:
 
 def _bucket_by_name(resource: Resource, infra: Infrastructure, name: str) -> list[Resource]:
     return [bucket for bucket in infra.in_same_root(resource, "aws_s3_bucket")
-            if _text(bucket, "bucket") == name and instantiated(bucket)]
+            if _text(bucket, "bucket") == name]
 
 
 def _bucket(resource: Resource, infra: Infrastructure, path: str, value: Any) -> Found:
@@ -408,7 +408,7 @@ def _members(group: Resource, infra: Infrastructure, member_types: tuple[str, ..
     name = _text(group, identifier)
     by_name = [member for member in infra.in_same_root(group, *member_types)
                if name and not is_unrendered(name) and _text(member, member_attribute) == name]
-    return [m for m in {id(m): m for m in by_reference + by_name}.values() if instantiated(m)]
+    return list({id(m): m for m in by_reference + by_name}.values())
 
 
 def _member_of_unknown_group(member_attribute: str, group_types: tuple[str, ...], identifier: str,
@@ -445,7 +445,7 @@ def _kms_multi_region(resource: Resource, infra: Infrastructure, policy: PolicyM
     if str(value_of(resource, "multi_region")).lower() != "true":
         return []
     replicas = [r for label, r in infra.referrers(resource)
-                if r.type in ("aws_kms_replica_key", "aws_kms_replica_external_key") and instantiated(r)]
+                if r.type in ("aws_kms_replica_key", "aws_kms_replica_external_key")]
     if replicas:
         return []  # each replica key reports the copy it makes
     return [Copy("KMS multi-Region key", _site(resource, infra), Site("replica keys of this multi-Region key", Unknown(
@@ -718,9 +718,9 @@ def _backup_selected(plan: Resource, infra: Infrastructure, policy: PolicyMap
         region = _region_of(resource, infra)
         return not isinstance(home, Known) or not isinstance(region, Known) or region.value == home.value
 
-    candidates = [r for r in infra.in_same_root(plan, *_BACKUP_TYPES) if in_home_region(r) and instantiated(r)]
+    candidates = [r for r in infra.in_same_root(plan, *_BACKUP_TYPES) if in_home_region(r)]
     selections = [s for label, s in infra.referrers(plan)
-                  if s.type == "aws_backup_selection" and _under(label, "plan_id") and instantiated(s)]
+                  if s.type == "aws_backup_selection" and _under(label, "plan_id")]
     data: list[Resource] = []
     declared: list[tuple[str, str]] = []
     unseen: list[str] = []

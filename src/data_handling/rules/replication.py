@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from data_handling.model.classification import SENSITIVITY, classify
-from data_handling.model.dynamic_blocks import instantiated
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import Resource
 from data_handling.model.values import Known, Resolution, Unknown
@@ -35,7 +34,7 @@ _UNVERIFIED = "the copy cannot be verified"
 
 def evaluate(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Outcome | None:
     copies = copies_made_by(resource, infra, policy)
-    if not copies or not instantiated(resource):
+    if not copies:
         return None  # no copy configured, or `count = 0`: checkov lists the resource, Terraform creates none
     findings: list[str] = []
     kinds: set[str] = set()

@@ -31,6 +31,7 @@ class Evaluation:
     # id(checkov's resource configuration) -> the evaluated instances it stands for ([] = none exist)
     instances_of: dict[int, list[Resource]] = field(default_factory=dict)
     evaluated_roots: set[str] = field(default_factory=set)
+    failed_roots: dict[str, str] = field(default_factory=dict)  # root -> why it could not be evaluated
     problems: list[str] = field(default_factory=list)
     missing_modules: list[str] = field(default_factory=list)
 
@@ -46,12 +47,12 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
         try:
             trees[root_dir] = Tree(root_dir, files, inputs)
         except RecursionError:
-            evaluation.problems.append(f"{root_dir}: the configuration nests too deeply to evaluate")
+            evaluation.failed_roots[root_dir] = "the configuration nests too deeply to evaluate"
             continue
-        except Exception as error:  # the graph's own rendering stands for this root; say why
-            logger.warning("data-handling: could not evaluate %s (%s: %s); using checkov's rendering",
-                           root_dir, type(error).__name__, error)
-            evaluation.problems.append(f"{root_dir}: {type(error).__name__}: {error}")
+        except Exception as error:  # fail closed: every check on this root reports it
+            logger.error("data-handling: could not evaluate %s (%s: %s)", root_dir, type(error).__name__, error)
+            logger.debug("traceback of the error above", exc_info=True)
+            evaluation.failed_roots[root_dir] = f"{type(error).__name__}: {error}"
             continue
         evaluation.evaluated_roots.add(root_dir)
         tree = trees[root_dir]
