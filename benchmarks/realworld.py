@@ -408,6 +408,31 @@ def install_modules(root: Path, repos_dir: Path, available: set[str], versions: 
 # Running the CLI
 
 
+def snapshot_package(revision: str, destination: Path) -> str:
+    """Extract src/ and checks/ of `revision` into `destination`; returns the full commit id."""
+    import io
+    import tarfile
+
+    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--verify", f"{revision}^{{commit}}"],
+                            capture_output=True, text=True, timeout=60)
+    if commit.returncode != 0:
+        raise SystemExit(f"realworld: --at-commit {revision}: not a commit of {REPO_ROOT}")
+    archive = subprocess.run(["git", "-C", str(REPO_ROOT), "archive", "--format=tar", commit.stdout.strip(),
+                              "src", "checks"], capture_output=True, timeout=300)
+    if archive.returncode != 0:
+        raise SystemExit(f"realworld: git archive failed: {archive.stderr.decode(errors='replace').strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(destination, filter="data")
+    return commit.stdout.strip()
+
+
+def snapshot_command(package: Path) -> list[str]:
+    """The CLI of an extracted package: its src/ goes first on sys.path, ahead of the editable install."""
+    bootstrap = (f"import sys; sys.path.insert(0, {str(package / 'src')!r}); "
+                 "from data_handling.cli import main; sys.exit(main())")
+    return [sys.executable, "-c", bootstrap]
+
+
 def cli_command() -> list[str]:
     beside = Path(sys.executable).parent / "data-handling"
     if beside.exists():
@@ -763,13 +788,13 @@ def fingerprint(result: ExampleResult) -> list[Any]:
 # Reporting
 
 
-def package_digest() -> str:
+def package_digest(root: Path = REPO_ROOT) -> str:
     """A digest of the package's sources (src/, checks/): the model changes while the figures are taken."""
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted(p for top in ("src", "checks") for p in (REPO_ROOT / top).rglob("*.py")):
-        digest.update(str(path.relative_to(REPO_ROOT)).encode())
+    for path in sorted(p for top in ("src", "checks") for p in (root / top).rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
         try:
             digest.update(path.read_bytes())
         except OSError:
@@ -777,7 +802,9 @@ def package_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def package_state() -> dict[str, Any]:
+def package_state(snapshot: Path | None = None, commit: str | None = None) -> dict[str, Any]:
+    """The package measured: the working tree (its HEAD, and whether src/ or checks/ differ from it) or a snapshot."""
+
     def git(*args: str) -> str:
         try:
             done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=30)
@@ -789,11 +816,14 @@ def package_state() -> dict[str, Any]:
         from data_handling import __version__ as version
     except Exception:  # a package mid-edit must not stop the figures from being written
         version = "unknown"
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if snapshot is not None:
+        return {"commit": git("rev-parse", "--short", commit or "HEAD"), "version": version, "snapshot": str(snapshot),
+                "source_digest": package_digest(snapshot), "uncommitted_changes_in_src_or_checks": False,
+                "date": date}
     dirty = git("status", "--porcelain", "--", "src", "checks")
-    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown", "version": version,
-            "source_digest": package_digest(),
-            "uncommitted_changes_in_src_or_checks": bool(dirty),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown", "version": version, "snapshot": None,
+            "source_digest": package_digest(), "uncommitted_changes_in_src_or_checks": bool(dirty), "date": date}
 
 
 CHECK_COLUMNS = ("CKV_DH_100", "CKV_DH_101", "CKV_DH_102")
@@ -884,11 +914,35 @@ def main(argv: list[str] | None = None) -> int:
                         help="also scan every example under PYTHONHASHSEED=1 and list those whose findings differ "
                              "from the main run (doubles the time)")
     parser.add_argument("--keep", metavar="DIR", help="keep the scratch copies in DIR (must not exist yet)")
+    parser.add_argument("--at-commit", metavar="REV",
+                        help="measure the package as committed at REV (src/ and checks/ extracted with git archive "
+                             "and run from there), not the working tree, which other changes may alter mid-run")
     args = parser.parse_args(argv)
 
     repos_dir = Path(args.repos_dir)
-    state = package_state()
-    print(f"data-handling {state['version']} at {state['commit']}"
+    if args.keep:
+        scratch = Path(args.keep)
+        scratch.mkdir(parents=True)
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="dh-realworld-"))
+    try:
+        return _main(args, repos_dir, scratch)
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _main(args: argparse.Namespace, repos_dir: Path, scratch: Path) -> int:
+    snapshot = None
+    if args.at_commit:
+        snapshot = scratch / "package"
+        commit = snapshot_package(args.at_commit, snapshot)
+        state = package_state(snapshot, commit)
+        command = snapshot_command(snapshot)
+    else:
+        state = package_state()
+        command = cli_command()
+    print(f"data-handling {state['version']} at {state['commit']}{' (snapshot)' if snapshot else ''}"
           f"{' (with uncommitted changes in src/ or checks/)' if state['uncommitted_changes_in_src_or_checks'] else ''}"
           f" (sources {state['source_digest']}), {state['date']}; repositories from {repos_dir}; scans under "
           f"PYTHONHASHSEED={args.hash_seed}")
@@ -909,7 +963,6 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(f"  ! {problem}")
 
-    command = cli_command()
     features = detect_features(command)
     notes = []
     if not features.allow_missing_modules:
@@ -928,53 +981,44 @@ def main(argv: list[str] | None = None) -> int:
     todo = [(repositories[name], example) for name in REPOSITORIES if repositories[name].present
             for example in repositories[name].examples if select(f"{name}/{example}", args.only)]
 
-    if args.keep:
-        scratch = Path(args.keep)
-        scratch.mkdir(parents=True)
-    else:
-        scratch = Path(tempfile.mkdtemp(prefix="dh-realworld-"))
-    try:
-        for name in sorted({repository.name for repository, _ in todo} | {DETERMINISM_EXAMPLE[0]} & present):
-            shutil.copytree(repositories[name].path, scratch / name.replace("/", "+"),
-                            ignore=shutil.ignore_patterns(".git", ".terraform"), symlinks=True)
+    for name in sorted({repository.name for repository, _ in todo} | {DETERMINISM_EXAMPLE[0]} & present):
+        shutil.copytree(repositories[name].path, scratch / name.replace("/", "+"),
+                        ignore=shutil.ignore_patterns(".git", ".terraform"), symlinks=True)
 
-        def one(item: tuple[Repository, str], seed: str = args.hash_seed) -> ExampleResult:
-            repository, example = item
-            return scan_example(repository, example, scratch, repos_dir, present, versions, features, command,
-                                args.timeout, hash_seed=seed)
+    def one(item: tuple[Repository, str], seed: str = args.hash_seed) -> ExampleResult:
+        repository, example = item
+        return scan_example(repository, example, scratch, repos_dir, present, versions, features, command,
+                            args.timeout, hash_seed=seed)
 
-        results: list[ExampleResult] = []
-        started = time.monotonic()
+    results: list[ExampleResult] = []
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for number, result in enumerate(pool.map(one, todo), 1):
+            results.append(result)
+            print(f"  [{number}/{len(todo)}] {result.label} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
+    wall = time.monotonic() - started
+
+    determinism: dict[str, Any] = {"run": False}
+    name, example = DETERMINISM_EXAMPLE
+    if not args.skip_determinism and name in present and example in repositories[name].examples:
+        seeds = [scan_example(repositories[name], example, scratch, repos_dir, present, versions, features,
+                              command, args.timeout, hash_seed=seed) for seed in ("0", "1")]
+        same = fingerprint(seeds[0]) == fingerprint(seeds[1]) and not seeds[0].error
+        determinism = {"run": True, "example": f"{name}/{example}", "same": same,
+                       "failures": [len(s.failures) for s in seeds], "exit_codes": [s.exit_code for s in seeds],
+                       "difference": difference(seeds[0], seeds[1])}
+    if args.determinism_all:
+        other_seed = "1" if args.hash_seed != "1" else "0"
+        others = []
         with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-            for number, result in enumerate(pool.map(one, todo), 1):
-                results.append(result)
-                print(f"  [{number}/{len(todo)}] {result.label} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
-        wall = time.monotonic() - started
-
-        determinism: dict[str, Any] = {"run": False}
-        name, example = DETERMINISM_EXAMPLE
-        if not args.skip_determinism and name in present and example in repositories[name].examples:
-            seeds = [scan_example(repositories[name], example, scratch, repos_dir, present, versions, features,
-                                  command, args.timeout, hash_seed=seed) for seed in ("0", "1")]
-            same = fingerprint(seeds[0]) == fingerprint(seeds[1]) and not seeds[0].error
-            determinism = {"run": True, "example": f"{name}/{example}", "same": same,
-                           "failures": [len(s.failures) for s in seeds], "exit_codes": [s.exit_code for s in seeds],
-                           "difference": difference(seeds[0], seeds[1])}
-        if args.determinism_all:
-            other_seed = "1" if args.hash_seed != "1" else "0"
-            others = []
-            with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-                for number, other in enumerate(pool.map(lambda item: one(item, other_seed), todo), 1):
-                    others.append(other)
-                    print(f"  [{number}/{len(todo)}] PYTHONHASHSEED={other_seed} {other.label} ({other.seconds:.1f}s)",
-                          file=sys.stderr, flush=True)
-            differing = [{"example": f"{a.repo}/{a.example}", "difference": difference(a, b)}
-                         for a, b in zip(results, others, strict=True) if fingerprint(a) != fingerprint(b)]
-            determinism["all"] = {"seeds": [args.hash_seed, other_seed], "examples": len(todo),
-                                  "differing": differing}
-    finally:
-        if not args.keep:
-            shutil.rmtree(scratch, ignore_errors=True)
+            for number, other in enumerate(pool.map(lambda item: one(item, other_seed), todo), 1):
+                others.append(other)
+                print(f"  [{number}/{len(todo)}] PYTHONHASHSEED={other_seed} {other.label} ({other.seconds:.1f}s)",
+                      file=sys.stderr, flush=True)
+        differing = [{"example": f"{a.repo}/{a.example}", "difference": difference(a, b)}
+                     for a, b in zip(results, others, strict=True) if fingerprint(a) != fingerprint(b)]
+        determinism["all"] = {"seeds": [args.hash_seed, other_seed], "examples": len(todo),
+                              "differing": differing}
 
     # -- per example
     width = max([len(r.label) for r in results] + [20])
@@ -1080,7 +1124,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{every['seeds'][1]}: {diff['only_second'] or '-'}; details differ: {diff['details_differ'] or '-'}"
                   f"; inventory differs: {diff['inventory_differs']}; exit codes {diff['exit_codes']}")
 
-    digest_now = package_digest()
+    digest_now = package_digest(snapshot or REPO_ROOT)
     changed = digest_now != state["source_digest"]
     state["source_digest_at_end"] = digest_now
     if changed:
