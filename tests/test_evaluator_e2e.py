@@ -179,3 +179,18 @@ def test_a_root_the_evaluator_cannot_read_fails_every_check_on_it(monkeypatch):
 
     assert check.scan_resource_conf(bucket.config) == CheckResult.FAILED
     assert "could not be evaluated (ValueError: an evaluator defect)" in check.details[0]
+
+
+def test_copies_found_by_a_name_known_only_after_apply_and_dsql_peering():
+    found = {f for f in _ours("copies_by_name") if f[0] == "CKV_DH_102"}
+    assert found == {
+        ("CKV_DH_102", "aws_s3_bucket_replication_configuration.to_dr", "failed"),  # eu-west-1 -> eu-central-1
+        ("CKV_DH_102", "aws_s3_bucket_replication_configuration.near", "passed"),  # the same unknown name, in-region
+        ("CKV_DH_102", "aws_dsql_cluster_peering.ledger", "failed"),
+    }
+    _code, results, _ = run_checkov(CASES / "copies_by_name", POLICY, check="CKV_DH_102")
+    details = {r.resource: " ".join(r.details) for r in results if r.result == "failed"}
+    assert "lands in eu-central-1" in details["aws_s3_bucket_replication_configuration.to_dr"]
+    dsql = details["aws_dsql_cluster_peering.ledger"]
+    assert "aws_dsql_cluster.ledger_peer" in dsql and "eu-central-1" in dsql
+    assert 'witness_region of aws_dsql_cluster_peering.ledger (main.tf:73) = "eu-west-2"' in dsql

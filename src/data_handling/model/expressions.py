@@ -54,6 +54,7 @@ class Reference:
 
     text: str
     target: str | None = field(default=None, compare=False)
+    template: bool = field(default=False, compare=False)  # text is a template ("arn:...:${x.id}"), not a traversal
 
 
 @dataclass(frozen=True)
@@ -333,7 +334,7 @@ class _Parser:
 def _get(container: Any, key: Any) -> Any:
     if isinstance(container, Reference):
         step = f"[{key}]" if isinstance(key, int) else f'["{key}"]' if not str(key).isidentifier() else f".{key}"
-        return Reference(f"{container.text}{step}", container.target)
+        return Reference(f"{container.text}{step}", container.target, container.template)
     if isinstance(container, Lazy):
         if isinstance(key, str) and not isinstance(container, LazyCollection):
             return container.attribute(key)
@@ -715,12 +716,12 @@ class _Evaluator:
                 # Known after apply; the text keeps what is known ("arn:aws:iam::${data.x.account_id}:root").
                 if any(part is None or isinstance(part, dict | list | Lazy) for part in parts):
                     raise NotEvaluable("a template with a value known only after apply")
-                text = "".join("${" + part.text + "}" if isinstance(part, Reference) else _text(part)
-                               for part in parts)
+                text = "".join((part.text if part.template else "${" + part.text + "}")
+                               if isinstance(part, Reference) else _text(part) for part in parts)
                 unknown = next((p for p in parts if isinstance(p, UnknownValue)), None)
                 if unknown is not None:
-                    return UnknownValue(text, None, unknown.reason)
-                return Reference(text, next(p.target for p in parts if isinstance(p, Reference)))
+                    return UnknownValue(text, None, template=True, reason=unknown.reason)
+                return Reference(text, next(p.target for p in parts if isinstance(p, Reference)), template=True)
             if any(part is None for part in parts):
                 raise EvaluationError("a template with a null value")
             if any(isinstance(part, dict | list | Lazy) for part in parts):
@@ -786,7 +787,7 @@ class _Evaluator:
         except EvaluationError:
             raise
         except NotEvaluable as error:
-            return UnknownValue(_source(node), None, str(error))
+            return UnknownValue(_source(node), None, reason=str(error))
 
     def splat(self, value: Any, accessors: tuple) -> Any:
         if isinstance(value, Reference):
@@ -937,7 +938,7 @@ def _element_value(value: Any, bindings: dict[str, Any] | None, lookup: Lookup) 
         raise
     except NotEvaluable as error:
         text = value[2:-1] if isinstance(value, str) and value.startswith("${") and value.endswith("}") else value
-        return UnknownValue(str(text), None, str(error))
+        return UnknownValue(str(text), None, reason=str(error))
 
 
 def _closing_brace(text: str, opening: int) -> int:

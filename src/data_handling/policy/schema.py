@@ -36,6 +36,7 @@ DEFAULT_STORE_TYPES: tuple[str, ...] = (
     "aws_rds_cluster",
     "aws_docdb_cluster",
     "aws_neptune_cluster",
+    "aws_dsql_cluster",
     "aws_redshift_cluster",
     "aws_redshiftserverless_namespace",
     "aws_elasticache_cluster",

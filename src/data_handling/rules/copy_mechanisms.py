@@ -69,38 +69,7 @@ _NOT_IN_CONFIGURATION = ("create it in this configuration (through the provider 
 
 
 def _site(resource: Resource, infra: Infrastructure) -> Site:
-    return Site(resource.describe(), _region_of(resource, infra))
-
-
-_FIX_REGION = ("set the region in the provider block (or the resource's region argument), give the variable a "
-               "default or a terraform.tfvars value, or scan the plan")
-
-
-def _region_of(resource: Resource, infra: Infrastructure) -> Resolution[str]:
-    """The region a resource is in (infra.region_of), with its v6 `region` argument evaluated first when it is
-    still an expression: modules write `region = var.region` with a null default, which means "not set" (the
-    provider's region applies, as in Terraform). The model's HCL evaluator omits such a null already; a root it
-    could not read keeps checkov's rendering, which leaves the text 'var.region' in place."""
-    written = resource.get("region")
-    if resource.provider_key is None and isinstance(written, str) and is_unrendered(written):
-        value = value_of(resource, "region")
-        if value is None:
-            return _provider_region(resource, infra)
-        text = as_text(value)
-        if text is not None and not is_unrendered(text):
-            return region_value(text, f"region argument of {resource.describe()} ({written})")
-    return infra.region_of(resource)
-
-
-def _provider_region(resource: Resource, infra: Infrastructure) -> Resolution[str]:
-    provider = infra.provider_of(resource)
-    if isinstance(provider, Unknown):
-        return Unknown(f"the provider of {resource.address} cannot be resolved: {provider.reason}; {_FIX_REGION}")
-    block = provider.value
-    if "region" not in block.config:
-        return Unknown(f"{block.describe()} sets no region, so it would come from the environment at apply time; "
-                       f"{_FIX_REGION}")
-    return region_value(block.get("region"), provider.source)
+    return Site(resource.describe(), infra.region_of(resource))
 
 
 def _text(block: Block | Resource, key: str) -> str | None:
@@ -236,7 +205,7 @@ def _s3_rules(resource: Resource, infra: Infrastructure, source: Site, data: tup
 def _s3_replication(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     source_site, source_buckets = _bucket(resource, infra, "bucket", value_of(resource, "bucket"))
     if not source_buckets:  # a bucket outside the configuration: the configuration sits in its region
-        source_site = Site(f"{source_site.what} (outside this configuration)", _region_of(resource, infra))
+        source_site = Site(f"{source_site.what} (outside this configuration)", infra.region_of(resource))
     return _s3_rules(resource, infra, source_site, source_buckets, "rule", required=True)
 
 
@@ -293,7 +262,7 @@ def _copy_of(attribute: str, source_types: tuple[str, ...], how: str, identifier
                 and not _targets(resource, infra, attribute, source_types):
             # RDS resolves a plain identifier in the replica's own region; a cross-region source needs its ARN.
             source = Site(f'{attribute} = "{text}" (an identifier, resolved in the replica\'s own region)',
-                          _region_of(resource, infra))
+                          infra.region_of(resource))
             return [Copy(how, source, _site(resource, infra), (resource,))]
         source, sources = _reference(resource, infra, attribute, value, source_types, attribute)
         return [Copy(how, source, _site(resource, infra), sources)]
@@ -357,14 +326,41 @@ def _efs_replication(resource: Resource, infra: Infrastructure, policy: PolicyMa
     return copies
 
 
+def _dsql_peering(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
+    """Aurora DSQL multi-Region peering: the cluster `identifier` names is peered with each cluster of `clusters`
+    (their ARNs), and its writes are committed through the witness Region, which keeps a window of the
+    (encrypted) transaction log: the data is in each peer's Region and in the witness Region."""
+    own = _targets(resource, infra, "identifier", ("aws_dsql_cluster",))
+    source = _site(own[0], infra) if own else _site(resource, infra)
+    data = tuple(own)
+    how = f"Aurora DSQL peering of {resource.describe()}"
+    copies = [Copy(how, source, _site(peer, infra), data)
+              for peer in _targets(resource, infra, "clusters", ("aws_dsql_cluster",)) if peer not in own]
+    listed = resource.get("clusters")
+    for value in listed if isinstance(listed, list) else [listed] if listed is not None else []:
+        text = as_text(value)
+        if text and text.startswith("arn:") and not is_unrendered(text):
+            copies.append(Copy(how, source, Site(f"the peer cluster {text}", _arn_region(text, "the peer cluster")),
+                               data))
+    if not copies:
+        copies.append(Copy(how, source, Site(f"clusters of {resource.describe()}", Unknown(
+            f"the peer clusters of {resource.address} ({listed!r}) could not be resolved to clusters of this "
+            f"configuration or ARNs; {_NOT_IN_CONFIGURATION}")), data))
+    witness = resource.get("witness_region")
+    if witness is not None:
+        copies.append(Copy(f"Aurora DSQL witness Region (transaction log) of {resource.describe()}", source,
+                           _value_region(witness, f"witness_region of {resource.describe()}"), data))
+    return copies
+
+
 def _ecr_replication(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     rules, unknown = _blocks(resource, "replication_configuration.rule", required=True)
-    registry = Site(f"the ECR registry of {resource.describe()}", _region_of(resource, infra))
+    registry = Site(f"the ECR registry of {resource.describe()}", infra.region_of(resource))
     copies = _unknown_copies("ECR replication", registry, unknown, ())
     home = registry.region
     repositories = [r for r in infra.in_same_root(resource, "aws_ecr_repository")  # the registry's own region
                     if not isinstance(home, Known)
-                    or getattr(_region_of(r, infra), "value", None) in (None, home.value)]
+                    or getattr(infra.region_of(r), "value", None) in (None, home.value)]
     for index, rule in enumerate(rules):
         prefixes = [_text(f, "filter") or "" for f in sub_blocks(rule, "repository_filter")]
         data = tuple(r for r in repositories if not prefixes or any((_text(r, "name") or "").startswith(p)
@@ -388,9 +384,9 @@ def _group(member_types: tuple[str, ...], member_attribute: str, identifier: str
         members = list({id(m): m for m in found}.values())
         if not members:
             return []
-        home = _region_of(resource, infra)
+        home = infra.region_of(resource)
         source = primaries[0] if primaries else next(
-            (m for m in members if _same_region(_region_of(m, infra), home)), members[0])
+            (m for m in members if _same_region(infra.region_of(m), home)), members[0])
         others = [m for m in members if m is not source] or [source]  # one member: nothing leaves its region
         return [Copy(how, _site(source, infra), _site(member, infra), tuple(members), one_dataset=True)
                 for member in others]
@@ -712,10 +708,10 @@ def _backup_selected(plan: Resource, infra: Infrastructure, policy: PolicyMap
                      ) -> tuple[tuple[Resource, ...], tuple[tuple[str, str], ...], tuple[str, ...]]:
     """The resources the plan's aws_backup_selection resources pick, the classes their tag conditions on a
     classification tag key name, and the stores outside this configuration they may pick."""
-    home = _region_of(plan, infra)
+    home = infra.region_of(plan)
 
     def in_home_region(resource: Resource) -> bool:  # a plan only backs up resources of its own region
-        region = _region_of(resource, infra)
+        region = infra.region_of(resource)
         return not isinstance(home, Known) or not isinstance(region, Known) or region.value == home.value
 
     candidates = [r for r in infra.in_same_root(plan, *_BACKUP_TYPES) if in_home_region(r)]
@@ -738,7 +734,7 @@ def _backup_selected(plan: Resource, infra: Infrastructure, policy: PolicyMap
 def _backup_copy_actions(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     rules, unknown = blocks(resource, "rule", required=True)
     data, declared, unseen = _backup_selected(resource, infra, policy)
-    source = Site(f"the backups of {resource.describe()}", _region_of(resource, infra))
+    source = Site(f"the backups of {resource.describe()}", infra.region_of(resource))
     copies = [Copy(c.how, c.source, c.destination, data, declared, unseen, sources_listed=True)
               for c in _unknown_copies("AWS Backup copy_action", source, unknown, ())]
     for index, rule in enumerate(rules):
@@ -751,7 +747,7 @@ def _backup_copy_actions(resource: Resource, infra: Infrastructure, policy: Poli
 
 
 def _dlm_copy_rules(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
-    source = Site(f"the snapshots of {resource.describe()}", _region_of(resource, infra))
+    source = Site(f"the snapshots of {resource.describe()}", infra.region_of(resource))
     data: list[Resource] = []
     declared: list[tuple[str, str]] = []
     targets: list[tuple[str, Any]] = []
@@ -838,6 +834,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("Redshift snapshot copy", ("aws_redshift_snapshot_copy",), _redshift_snapshot_copy),
     Mechanism("Redshift snapshot_copy block", ("aws_redshift_cluster",), _redshift_inline_snapshot_copy),
     Mechanism("EFS replication", ("aws_efs_replication_configuration",), _efs_replication),
+    Mechanism("Aurora DSQL multi-Region peering", ("aws_dsql_cluster_peering",), _dsql_peering),
     Mechanism("DLM cross-Region copy", ("aws_dlm_lifecycle_policy",), _dlm_copy_rules),
     Mechanism("ECR replication", ("aws_ecr_replication_configuration",), _ecr_replication),
 )
