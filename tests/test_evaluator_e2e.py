@@ -182,13 +182,13 @@ def test_a_root_the_evaluator_cannot_read_fails_every_check_on_it(monkeypatch):
 
 
 def test_copies_found_by_a_name_known_only_after_apply_and_dsql_peering():
-    found = {f for f in _ours("copies_by_name") if f[0] == "CKV_DH_102"}
+    found = {f for f in _ours("../ckv_dh_102/copies_by_name") if f[0] == "CKV_DH_102"}
     assert found == {
         ("CKV_DH_102", "aws_s3_bucket_replication_configuration.to_dr", "failed"),  # eu-west-1 -> eu-central-1
         ("CKV_DH_102", "aws_s3_bucket_replication_configuration.near", "passed"),  # the same unknown name, in-region
         ("CKV_DH_102", "aws_dsql_cluster_peering.ledger", "failed"),
     }
-    _code, results, _ = run_checkov(CASES / "copies_by_name", POLICY, check="CKV_DH_102")
+    _code, results, _ = run_checkov(FIXTURES / "ckv_dh_102" / "copies_by_name", POLICY, check="CKV_DH_102")
     details = {r.resource: " ".join(r.details) for r in results if r.result == "failed"}
     assert "lands in eu-central-1" in details["aws_s3_bucket_replication_configuration.to_dr"]
     dsql = details["aws_dsql_cluster_peering.ledger"]
