@@ -270,17 +270,21 @@ class ModuleInstance:
         return scope
 
     def lookup(self, namespace: str, name: str) -> Any:
-        key = (namespace, name)
+        return self._memoised((namespace, name), lambda: self.variable(name) if namespace == "var"
+                              else self.local(name), f"{namespace}.{name}")
+
+    def _memoised(self, key: tuple[str, str], compute: Any, what: str) -> Any:
+        """A variable, local or output, evaluated once per module instance; the resources its evaluation touched
+        are recorded again each time it is used, so every user of the value gets the edges."""
         cached = self._values.get(key)
         if cached is None:
             if key in self._in_progress or self.tree.depth > _MAX_DEPTH:
-                raise NotEvaluable(f"{namespace}.{name} refers to itself")
+                raise NotEvaluable(f"{what} refers to itself")
             self._in_progress.add(key)
             self.tree.depth += 1
             self.tree.recorders.append([])
             try:
-                value = self.variable(name) if namespace == "var" else self.local(name)
-                cached = (value, self.tree.recorders[-1])
+                cached = (compute(), self.tree.recorders[-1])
             except NotEvaluable as error:
                 cached = error
             finally:
@@ -505,29 +509,8 @@ class ModuleInstance:
         block = self.files.outputs.get(name)
         if block is None:
             raise EvaluationError(f"{self.address} has no output {name!r}")
-        key = ("output", name)
-        cached = self._values.get(key)
-        if cached is None:
-            if key in self._in_progress or self.tree.depth > _MAX_DEPTH:
-                raise NotEvaluable(f"output {name} of {self.address} refers to itself")
-            self._in_progress.add(key)
-            self.tree.depth += 1
-            self.tree.recorders.append([])
-            try:
-                cached = (self.evaluate(block.body.get("value"), {}), self.tree.recorders[-1])
-            except NotEvaluable as error:
-                cached = error
-            finally:
-                self.tree.recorders.pop()
-                self.tree.depth -= 1
-                self._in_progress.discard(key)
-            self._values[key] = cached
-        if isinstance(cached, NotEvaluable):
-            raise cached
-        value, references = cached
-        for target in references:
-            self.tree.record(target)
-        return value
+        return self._memoised(("output", name), lambda: self.evaluate(block.body.get("value"), {}),
+                              f"output {name} of {self.address}")
 
 
 # --- lazy values in a scope -----------------------------------------------------------------------------
