@@ -62,8 +62,6 @@ class ResourceInstance:
     address: str
     config: dict[str, Any] | None = None  # checkov's shape: attribute values in one-element lists
     references: list[tuple[str, str]] = field(default_factory=list)  # (attribute path, target address)
-    provider: tuple[str, str] | None = None  # (module instance address, local name) of its provider block
-    provider_trail: tuple[str, ...] = ()
 
     @property
     def mode(self) -> str:
@@ -194,12 +192,12 @@ class Tree:
         instance.config = module.evaluate_body(body, instance.bindings, "", references=references,
                                                skip=_RESOURCE_META)
         instance.references = list(dict.fromkeys(references))
-        instance.provider, instance.provider_trail = self.provider_of(module, _provider_reference(body,
-                                                                                                 instance.type))
 
     def provider_of(self, module: ModuleInstance, reference: str) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
         """The provider block a reference resolves to: through each enclosing call's `providers` map, or
-        inherited (default configurations only) from the parent module."""
+        inherited (default configurations only) from the parent module. Only the data sources that answer from
+        their provider need it while the tree is evaluated; the records resolve providers in
+        Infrastructure.provider_of, with the reasons a finding gives."""
         trail: list[str] = []
         current: ModuleInstance | None = module
         while current is not None:
