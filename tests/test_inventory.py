@@ -109,7 +109,8 @@ def test_store_whose_region_cannot_be_resolved_gives_the_reason():
     row = store(document, "aws_s3_bucket.region_unknown")
     assert row["region"] == unknown(
         "the region in provider \"aws.unset\" (providers.tf:18) is 'var.region_from_pipeline', which could not be "
-        f"evaluated; {FIX_REGION}")
+        "evaluated: var.region_from_pipeline of the root module has no default and no value was given (pass it "
+        f"with --var or a tfvars file, as the pipeline does); {FIX_REGION}")
     assert row["tenant"] == known("globex", 'tag tenant = "globex" in tags of aws_s3_bucket.region_unknown '
                                             "(main.tf:60)")
     assert row["account"] == unknown('provider "aws.unset" (providers.tf:18) sets neither allowed_account_ids nor '

@@ -197,7 +197,7 @@ def region_value(value: Any, source: str) -> Resolution[str]:
     text = as_text(value)
     if text is None or is_unrendered(text):
         reason = getattr(unwrap(value), "reason", "")  # why model/hcl could not evaluate it
-        because = f" ({reason})" if reason else ""
+        because = f": {reason}" if reason else ""
         return Unknown(f"the region in {source} is {value!r}, which could not be evaluated{because}; {_FIX_REGION}")
     text = text.strip()
     if not is_well_formed_region(text):
