@@ -80,6 +80,17 @@ def test_each_key_references_bind_to_their_own_instance():
     assert ("CKV_DH_101", 'aws_s3_bucket.source["exports"]', "failed") in found  # us-east-1 is not home
 
 
+def test_classes_from_merged_tags_in_for_each_resources_and_module_arguments():
+    assert _ours("tags_for_each") == {
+        ("CKV_DH_100", 'aws_sqs_queue.this["events"]', "passed"),  # internal: residency does not apply
+        ("CKV_DH_100", 'aws_sqs_queue.this["refunds"]', "passed"),
+        ("CKV_DH_101", 'aws_sqs_queue.this["refunds"]', "failed"),  # each.value.tags makes it confidential
+        ("CKV_DH_100", "module.reports.aws_s3_bucket.this", "passed"),
+        ("CKV_DH_100", "module.ledger.aws_s3_bucket.this", "passed"),
+        ("CKV_DH_101", "module.ledger.aws_s3_bucket.this", "failed"),
+    }
+
+
 def test_provider_block_in_tf_json_is_read():
     assert _ours("tf_json_provider") == {
         ("CKV_DH_100", "aws_s3_bucket.logs", "passed"),
