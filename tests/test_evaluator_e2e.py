@@ -91,6 +91,18 @@ def test_classes_from_merged_tags_in_for_each_resources_and_module_arguments():
     }
 
 
+def test_a_conditional_log_destination_over_the_modules_own_group():
+    root = CASES / "conditional_log_destination"
+    _code, results, stderr = run_checkov(root, root / "policy_map.yaml", check="CKV_DH_30*")
+    assert "Traceback" not in stderr
+    assert outcomes(results) == {
+        ("CKV_DH_303", "module.local_logs.aws_apigatewayv2_stage.this", "passed"),  # its own, local log group
+        ("CKV_DH_301", "module.central_logs.aws_apigatewayv2_stage.this", "passed"),  # the format lists its fields
+        ("CKV_DH_302", "module.central_logs.aws_apigatewayv2_stage.this", "failed"),  # "ip" is not approved
+        ("CKV_DH_303", "module.central_logs.aws_apigatewayv2_stage.this", "failed"),  # client IPs flow centrally
+    }
+
+
 def test_provider_block_in_tf_json_is_read():
     assert _ours("tf_json_provider") == {
         ("CKV_DH_100", "aws_s3_bucket.logs", "passed"),
