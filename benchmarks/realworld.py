@@ -884,6 +884,63 @@ def totals(results: list[ExampleResult]) -> dict[str, Any]:
     }
 
 
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The figures as the Markdown tables of benchmarks/README.md."""
+    package, totals_ = document["package"], document["totals"]
+    dirty = package["uncommitted_changes_in_src_or_checks"]
+    out = [f"Measured {package['date']}: data-handling {package['version']} at commit `{package['commit']}`"
+           f"{' (a git-archive snapshot)' if package.get('snapshot') else ''}"
+           f"{', with uncommitted changes in src/ or checks/' if dirty else ''}"
+           f", sources digest `{package['source_digest']}`"
+           + (f" (changed to `{package['source_digest_at_end']}` during the run: the figures mix versions)"
+              if package.get("source_digest_at_end") not in (None, package["source_digest"]) else "") + ".", ""]
+    out += ["| Repository | Commit | Examples |", "|---|---|---|"]
+    for repo in document["repositories"]:
+        state = "" if repo["complete"] else (" (missing)" if not repo["present"] else " (incomplete checkout)")
+        out.append(f"| {repo['name']}{state} | `{repo['commit']}` | {len(repo['examples'])} |")
+    by_check = ", ".join(f"{check}: {n}" for check, n in totals_["failures_by_check"].items())
+    stores = totals_["stores"]
+    rows = [
+        ("examples scanned", totals_["examples"]),
+        ("exit codes", ", ".join(f"{code}: {n}" for code, n in totals_["exit_codes"].items())),
+        ("stores in the inventory", "n/a" if stores is None else stores),
+        ("stores with unknown region", "n/a" if stores is None else totals_["stores_unknown_region"]),
+        ("stores with unknown class", "n/a" if stores is None else totals_["stores_unknown_class"]),
+        ("copies in the inventory (cross-region / unknown)", "n/a" if totals_["copies"] is None else
+         f"{totals_['copies']} ({totals_['copies_cross_region']} / {totals_['copies_cross_region_unknown']})"),
+        ("failures", f"{totals_['failures']} ({by_check})" if by_check else totals_["failures"]),
+        ("failures that say a value is unknown", totals_["failures_saying_unknown"]),
+        ("examples with missing registry modules (calls)",
+         f"{totals_['examples_with_missing_modules']} ({totals_['missing_module_calls']})"),
+        ("registry module calls installed from checkouts", totals_["installed_module_calls"]),
+        ("scans that could not be trusted (exit 2) or timed out", totals_["scan_errors"]),
+        ("scan time", f"{totals_['seconds']} s"),
+    ]
+    out += ["", "| Total | |", "|---|---|"] + [f"| {label} | {value} |" for label, value in rows]
+    out += ["", "| Expectation | Today | Why it is certain |", "|---|---|---|"]
+    for verdict in document["expectations"]:
+        status = verdict["status"] if verdict["status"] != "FAILS" else "**FAILS**"
+        out.append(f"| {_cell(verdict['name'])} | {status} | {_cell(verdict['why'])} |")
+    determinism = document["determinism"]
+    if determinism.get("run"):
+        out.append(f"| determinism: {determinism['example']} under PYTHONHASHSEED=0 and 1 | "
+                   f"{'holds' if determinism['same'] else '**FAILS**'} | the same tree and map |")
+    if "all" in determinism:
+        every = determinism["all"]
+        out.append(f"| determinism of every example (PYTHONHASHSEED={every['seeds'][0]} vs {every['seeds'][1]}) | "
+                   f"{len(every['differing'])} of {every['examples']} differ | the same tree and map |")
+    out += ["", "| Count | Where | Kind of unknown (normalised) | Example |", "|---|---|---|---|"]
+    for group in document["unknown_kinds"]:
+        sample = group["samples"][0]
+        out.append(f"| {group['count']} | {group['where']} | {_cell(group['kind'])} | "
+                   f"{_cell(sample['example'])}: `{_cell(sample['subject'])}` |")
+    return "\n".join(out) + "\n"
+
+
 def select(label: str, patterns: list[str]) -> bool:
     if not patterns:
         return True
@@ -914,6 +971,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also scan every example under PYTHONHASHSEED=1 and list those whose findings differ "
                              "from the main run (doubles the time)")
     parser.add_argument("--keep", metavar="DIR", help="keep the scratch copies in DIR (must not exist yet)")
+    parser.add_argument("--markdown", metavar="FILE",
+                        help="write the repositories, totals, expectations and unknown kinds as Markdown tables "
+                             "(what benchmarks/README.md shows)")
     parser.add_argument("--at-commit", metavar="REV",
                         help="measure the package as committed at REV (src/ and checks/ extracted with git archive "
                              "and run from there), not the working tree, which other changes may alter mid-run")
@@ -1133,7 +1193,7 @@ def _main(args: argparse.Namespace, repos_dir: Path, scratch: Path) -> int:
     failed = [v for v in verdicts if v.status == "FAILS"]
     nondeterministic = (determinism["run"] and not determinism["same"]) or bool(
         determinism.get("all", {}).get("differing"))
-    if args.json:
+    if args.json or args.markdown:
         document = {
             "package": state, "repos_dir": str(repos_dir), "policy_map": str(POLICY_MAP.relative_to(REPO_ROOT)),
             "features": asdict(features), "notes": notes, "only": args.only,
@@ -1157,8 +1217,12 @@ def _main(args: argparse.Namespace, repos_dir: Path, scratch: Path) -> int:
             "expectations": [asdict(v) for v in verdicts],
             "determinism": determinism,
         }
-        Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        print(f"\nfigures written to {args.json}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            print(f"\nfigures written to {args.json}")
+        if args.markdown:
+            Path(args.markdown).write_text(markdown(document), encoding="utf-8")
+            print(f"tables written to {args.markdown}")
 
     if failed:
         print(f"\n{len(failed)} expectation(s) FAIL: " + "; ".join(v.name for v in failed))
