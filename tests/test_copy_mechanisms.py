@@ -77,6 +77,18 @@ def test_conditions_and_boolean_operators(text, expected):
     assert evaluate(text, {}, lookup) == expected
 
 
+def test_quoted_interpolations_are_unquoted_one_at_a_time():
+    # python-hcl2 writes a map of templates as {'Name': '${local.n}-dr', 'Region': '${var.r}'}: the unquoting of a
+    # whole-interpolation string must not run from the first "'${" to the last "}'" across the other strings.
+    text = "merge({'a': 1},{'Name': '${var.regions[0]}-dr', 'Type': 'dr', 'Region': '${var.regions[1]}'})"
+    assert evaluate(text, {}, lookup) == {"a": 1, "Name": "us-east-1-dr", "Type": "dr", "Region": "eu-west-2"}
+
+
+def test_an_unknown_template_element_is_named_by_its_text():
+    value = evaluate('{ arn = "arn:aws:backup:${var.unknown}:vault" }', {}, lookup)["arn"]
+    assert value.text == '"arn:aws:backup:${var.unknown}:vault"' and "var.unknown" in value.reason
+
+
 def test_values_as_python_hcl2_writes_them():
     assert evaluate_value("arn:aws:s3:::${var.regions[0]}-copy", {}, lookup) == "arn:aws:s3:::us-east-1-copy"
     assert evaluate_value("${var.regions}", {}, lookup) == ["us-east-1", "eu-west-2"]

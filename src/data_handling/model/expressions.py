@@ -894,6 +894,8 @@ def _source(node: tuple) -> str:
         return f"{_source(node[1])}[{_source(key)}]"
     if kind == "call":
         return f"{node[1]}({', '.join(_source(argument) for argument in node[2])})"
+    if kind == "template":
+        return '"' + "".join(part[1] if part[0] == "literal" else "${" + _source(part) + "}" for part in node[1]) + '"'
     return "(an expression)"
 
 
@@ -912,7 +914,8 @@ def _no_scope(namespace: str, name: str) -> Any:
 
 def evaluate(text: str, bindings: dict[str, Any] | None = None, lookup: Lookup = _no_scope) -> Any:
     """Evaluate one expression as checkov leaves it; raises NotEvaluable with the reason."""
-    text = re.sub(r"""'\$\{(.*?)\}'""", r"${\1}", text.strip())  # checkov quotes interpolations in lists
+    # Checkov quotes interpolations in lists ('${var.x}'): unquote one whole interpolation, never across strings.
+    text = re.sub(r"""'\$\{([^'{}]*)\}'""", r"${\1}", text.strip())
     return _Evaluator(lookup, bindings or {}).run(_Parser(text).parse())
 
 

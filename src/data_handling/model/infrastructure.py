@@ -200,6 +200,9 @@ def region_value(value: Any, source: str) -> Resolution[str]:
         because = f": {reason}" if reason else ""
         return Unknown(f"the region in {source} is {value!r}, which could not be evaluated{because}; {_FIX_REGION}")
     text = text.strip()
+    if not text:  # the provider reads an empty region as unset
+        return Unknown(f"the region in {source} is empty, so it would come from the environment at apply time; "
+                       f"{_FIX_REGION}")
     if not is_well_formed_region(text):
         return Unknown(f"the region in {source} is {text!r}, which is not an AWS region name")
     return Known(text, source)
