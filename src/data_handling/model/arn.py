@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
-                  r"(?P<account>\d{12}|aws|)?:(?P<resource>.+)$")
+                  r"(?P<account>\d{12}|aws|\$\{[^{}]*\}|)?:(?P<resource>.+)$")  # an account known after apply
 
 
 @dataclass(frozen=True)

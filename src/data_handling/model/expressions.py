@@ -711,7 +711,7 @@ class _Evaluator:
         if kind == "splat":
             return self.splat(self.run(node[1]), node[2])
         if kind == "template":
-            parts = [self.run(part) for part in node[1]]
+            parts = [self.element(part) for part in node[1]]  # an unknown part leaves the known text readable
             if any(isinstance(part, Reference) for part in parts):
                 # Known after apply; the text keeps what is known ("arn:aws:iam::${data.x.account_id}:root").
                 if any(part is None or isinstance(part, dict | list | Lazy) for part in parts):
