@@ -34,7 +34,8 @@ repositories are checked out here (terraform-aws-modules/vpc/aws -> terraform-aw
 cloudposse/label/null -> cloudposse+terraform-null-label, ...): it copies the module into the example's
 .terraform/modules/<key> and writes .terraform/modules/modules.json in Terraform's format (keys of nested calls
 are outer.inner, local calls are listed with their resolved Dir). The module is the checked-out commit,
-whatever version the call asks for; a constraint the checkout does not satisfy is reported with --verbose.
+whatever version the call asks for (modules.json records the checkout's release tag as its Version); a
+constraint the checkout does not satisfy is reported with --verbose.
 Registry (or other remote) modules that are not available are counted per example, and the scan is run with
 `--allow-missing-modules` when the CLI accepts it.
 
@@ -386,9 +387,9 @@ def install_modules(root: Path, repos_dir: Path, available: set[str], versions: 
                             ignore=shutil.ignore_patterns(".git", ".terraform"), symlinks=True)
             module_relative = f"{package_relative}/{subdir.strip('/')}" if subdir else package_relative
             plain = call.source.removeprefix("registry.terraform.io/")
-            version = (call.version.strip().lstrip("=").strip()
-                       if call.version and _version_tuple(call.version.strip().lstrip("=").strip())
-                       else versions.get(repo, "0.0.0"))
+            pin = call.version.strip().lstrip("=").strip() if call.version else ""
+            # What is on disk: the checkout's release tag, else the call's exact pin, else nothing known.
+            version = versions.get(repo) or (pin if _version_tuple(pin) else "0.0.0")
             install.entries.append({"Key": key, "Source": f"registry.terraform.io/{plain}", "Version": version,
                                     "Dir": module_relative})
             install.installed.append(f"{key} <- {call.source} ({repo} {version})")
