@@ -103,6 +103,13 @@ def test_a_conditional_log_destination_over_the_modules_own_group():
     }
 
 
+def test_no_provider_block_leaves_the_region_unknown_but_not_the_class():
+    assert _ours("no_provider") == {
+        ("CKV_DH_100", "aws_s3_bucket.exports", "passed"),  # classification.default: no default_tags can apply
+        ("CKV_DH_101", "aws_s3_bucket.exports", "failed"),  # the region would come from the environment
+    }
+
+
 def test_provider_block_in_tf_json_is_read():
     assert _ours("tf_json_provider") == {
         ("CKV_DH_100", "aws_s3_bucket.logs", "passed"),

@@ -715,10 +715,20 @@ def test_multiple_tag_keys(model_of):
 
 
 def test_unresolved_provider_is_a_problem_when_nothing_is_declared(model_of):
-    infra = model_of({"main.tf": BUCKET})
+    # An alias that is not configured: its default_tags, if any, cannot be read.
+    infra = model_of({"main.tf": 'resource "aws_s3_bucket" "b" {\n  provider = aws.nowhere\n  bucket = "x"\n}\n'})
     result = classes(infra, "aws_s3_bucket.b", policy_of())
     assert result.effective is None
     assert any("cannot be resolved" in problem for problem in result.problems)
+
+
+def test_no_provider_block_has_no_default_tags(tmp_path):
+    # Terraform's implicit, empty provider configuration: the region is unknown, the class is not.
+    from conftest import build_model, write_tree
+
+    infra = build_model(write_tree(tmp_path, {"main.tf": BUCKET}))
+    result = classes(infra, "aws_s3_bucket.b", policy_of("version: 1\nclassification:\n  default: internal\n"))
+    assert result.problems == () and result.effective == "internal"
 
 
 def test_normalise_class():

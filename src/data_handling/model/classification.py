@@ -83,7 +83,8 @@ def classify(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Cl
     for rule in policy.classification.rules:
         if address_matches(rule.match, resource.address):
             declarations.append(Declaration(rule.data_class, f'classification rule "{rule.match}" of the policy map'))
-    if not declarations and isinstance(infra.provider_of(resource), Unknown):
+    provider = infra.provider_of(resource)
+    if not declarations and isinstance(provider, Unknown) and not provider.implicit_provider:
         problems.append(f"the provider of {resource.address} (and so its default_tags) cannot be resolved: "
                         f"{infra.provider_of(resource).reason}")  # type: ignore[union-attr]
     return Classification(tuple(declarations), tuple(problems), policy.classification.default)

@@ -107,7 +107,7 @@ class Infrastructure:
                 if "." in reference:
                     return Unknown(f'provider "{reference}" is not configured in the root module')
                 return Unknown(f'the root module has no "{reference}" provider block, so the region would come '
-                               "from the environment at apply time")
+                               "from the environment at apply time", implicit_provider=True)
             call = self._calls.get((root, module))
             if call is None:
                 return Unknown(f"the module call that creates {module} was not found")

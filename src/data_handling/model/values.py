@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -18,6 +18,9 @@ class Known(Generic[T]):
 @dataclass(frozen=True)
 class Unknown:
     reason: str  # a sentence: what could not be resolved and why
+    # An implicit, empty provider configuration (no provider block at all): its region is unknown, but it
+    # certainly has no default_tags.
+    implicit_provider: bool = field(default=False, compare=False)
 
 
 Resolution = Known[T] | Unknown
