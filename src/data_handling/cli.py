@@ -19,9 +19,9 @@ from pathlib import Path
 from data_handling import __version__
 from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
 from data_handling.model.plan_source import PlanError, load_plan
+from data_handling.output import destinations, sarif, summary
 from data_handling.output import findings as output_findings
 from data_handling.output import inventory as data_inventory
-from data_handling.output import sarif, summary
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load
 
@@ -130,8 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def scan(args: argparse.Namespace) -> int:
+    checkov_files = destinations.check_scan(  # every output writable, before the scan (output/destinations.py)
+        sarif_file=args.sarif_file, output_file_path=args.output_file_path, summary_file=args.summary_file,
+        checkov_outputs=_checkov_outputs(args), wants_sarif=_wants_sarif(args))
     loaded, target = _prepare(args)
     reports = _run_checkov(target, args, loaded)
+    destinations.verify_checkov_files(checkov_files)  # checkov logs a failed write and goes on
     _refuse_missing_modules(args.allow_missing_modules)
     verdict = _verdict(reports, loaded, args.with_builtin_checks)
     _write_own_outputs(reports, target, args, loaded)
@@ -143,6 +147,7 @@ def inventory(args: argparse.Namespace) -> int:
     discarded), then the models they evaluated are listed."""
     from data_handling.checkov_adapter.state import models_used
 
+    destinations.check_file(args.output_file)
     loaded, target = _prepare(args)
     as_scan = argparse.Namespace(output=None, output_file_path=None, repo_root_for_plan_enrichment=None,
                                  with_builtin_checks=False)

@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from data_handling.model.records import Resource
 from data_handling.model.telemetry import Destination
 from data_handling.model.telemetry_sinks import sink_of
 from data_handling.model.values import Resolution, Unknown
+from data_handling.output import destinations
 from data_handling.output.summary import code, markdown_cell
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules import store_classified
@@ -375,10 +375,5 @@ def to_markdown(data_map: DataMap) -> str:
 
 
 def write(text: str, destination: str | os.PathLike[str] | None) -> None:
-    """To the file (its directory created), else stdout."""
-    if destination is None:
-        sys.stdout.write(text)
-        return
-    target = Path(destination)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    """To the file (its directory created; a symlink is refused, never followed), else stdout."""
+    destinations.write_text(destination, text)

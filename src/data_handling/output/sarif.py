@@ -19,10 +19,11 @@ from typing import Any
 from urllib.parse import quote
 
 from data_handling import __version__
-from data_handling.output import check_docs
+from data_handling.output import check_docs, destinations
 from data_handling.output.findings import Finding, Location, relative_path
 from data_handling.policy.catalogue import CATALOGUE, DOCS_BASE_URL, CheckSpec
 from data_handling.policy.schema import PolicyMap
+from data_handling.safe_text import one_line
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TOOL_NAME = "data-handling-checks"
@@ -52,8 +53,8 @@ def build(findings: Iterable[Finding], repo_root: Path, policy: PolicyMap | None
               "split the scan by root (one category each)", file=sys.stderr)
     if outside:
         print(f"data-handling: warning: {len(outside)} file(s) with findings lie outside the repository root "
-              f"{repo_root} (e.g. {outside[0]}); their SARIF locations are absolute and code scanning cannot show "
-              "them: pass --repo-root", file=sys.stderr)
+              f"{one_line(repo_root)} (e.g. {one_line(outside[0])}); their SARIF locations are absolute and code "
+              "scanning cannot show them: pass --repo-root", file=sys.stderr)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -73,13 +74,9 @@ def build(findings: Iterable[Finding], repo_root: Path, policy: PolicyMap | None
 
 
 def write(document: dict[str, Any], path: Path | None) -> None:
-    """Write the SARIF to `path` (its directory is created), or to stdout."""
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if path is None:
-        sys.stdout.write(text)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    """Write the SARIF to `path` (its directory is created; a symlink is refused, never followed), or to
+    stdout."""
+    destinations.write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def security_severity(severity: str) -> str:

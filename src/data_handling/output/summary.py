@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+from data_handling.output import destinations
 from data_handling.output.findings import Finding, Location, relative_path
 from data_handling.policy.catalogue import CATALOGUE
 
@@ -81,10 +82,9 @@ def render(failed: Iterable[Finding], skipped: Iterable[Finding], repo_root: Pat
 
 
 def append(path: Path, markdown: str) -> None:
-    """Append to the summary file, as GitHub expects of $GITHUB_STEP_SUMMARY (other steps may write too)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    """Append to the summary file, as GitHub expects of $GITHUB_STEP_SUMMARY (other steps may write too); a
+    symlink is refused, never followed."""
+    destinations.write_text(path, markdown if markdown.endswith("\n") else markdown + "\n", append=True)
 
 
 def _severity(finding: Finding, severities: Mapping[str, str]) -> str:
