@@ -26,6 +26,11 @@ def one_line(text: object, limit: int = DEFAULT_LIMIT) -> str:
     return f"{escaped[:limit]}... ({len(value):,} characters)"
 
 
+def escape_controls(text: object) -> str:
+    """`text` with every control character shown as an escape, whole (for data such as a CSV cell)."""
+    return _CONTROL.sub(_escape, text if isinstance(text, str) else str(text))
+
+
 def quoted(value: object, limit: int = DEFAULT_LIMIT) -> str:
     """repr()-style quoting for messages, cut to `limit` characters with the original length said."""
     return truncate(repr(value), limit)

@@ -27,10 +27,11 @@ from data_handling.model.telemetry import Destination
 from data_handling.model.telemetry_sinks import sink_of
 from data_handling.model.values import Resolution, Unknown
 from data_handling.output import destinations
-from data_handling.output.summary import code, markdown_cell
+from data_handling.output.summary import CELL_LIMIT, code, markdown_cell
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules import store_classified
 from data_handling.rules.copy_mechanisms import BY_TYPE
+from data_handling.safe_text import escape_controls, one_line
 
 VERSION = 1
 FORMATS = ("table", "json", "csv", "markdown")
@@ -250,7 +251,9 @@ CSV_HEADER = ("address", "type", "file", "line", "root",
 
 
 def to_csv(data_map: DataMap) -> str:
-    """One row per store; an empty cell is a null."""
+    """One row per store; an empty cell is a null. A control character in a value is written as its escape
+    (`\\n`), as in the table: a line break in a tag value must not start a line of its own when the CSV is
+    printed in a CI log (`::error::` would be a workflow command)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
@@ -258,7 +261,7 @@ def to_csv(data_map: DataMap) -> str:
         cells: list[Any] = [store.address, store.type, store.file, store.line, store.root]
         for value in store.values().values():
             cells += [value.value or "", value.source or "", value.unknown or ""]
-        writer.writerow(cells)
+        writer.writerow([escape_controls(cell) for cell in cells])
     return buffer.getvalue()
 
 
@@ -277,14 +280,19 @@ def _cross(cross: bool | None) -> str:
 
 
 def _aligned(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    rows = [[" ".join(str(cell).split()) for cell in row] for row in rows]
+    rows = [[_plain(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in [list(headers), *rows]) for i in range(len(headers))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             for row in [list(headers), *rows]]
 
 
+def _plain(text: object) -> str:
+    """A value on one line of the table: whitespace runs as one space, control characters as escapes, bounded."""
+    return one_line(" ".join(str(text).split()), limit=CELL_LIMIT)
+
+
 def to_table(data_map: DataMap) -> str:
-    lines = [f"Data map of {data_map.path} (policy map {data_map.policy_map})", ""]
+    lines = [f"Data map of {_plain(data_map.path)} (policy map {_plain(data_map.policy_map)})", ""]
     lines.append(f"Data stores: {len(data_map.stores)}")
     if data_map.stores:
         lines += _aligned(("ADDRESS", "TYPE", "LOCATION", "CLASS", "TENANT", "ACCOUNT", "REGION"),

@@ -5,13 +5,15 @@ file and line (linked to the commit when run in GitHub Actions) and what was fou
 its table. Waived and skipped findings are listed apart, with their reasons, so a reviewer sees them too. The
 data map's stores table (output/inventory.py), when given, follows in a collapsed section.
 
-Every value is escaped for a table cell: one line, `|` escaped, and outside code spans `&`, `<` and `>` as
-entities, so a tag value or a finding's text cannot open HTML in the summary.
+Every value that comes from the scanned code (addresses, file names, tag values, a finding's text, a waiver's
+reason) is escaped (markdown_cell, code): a tag value cannot open HTML, a heading, a link, a tracking image or
+close the summary's <details> in the job summary.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,7 +22,15 @@ from urllib.parse import quote
 from data_handling.output import destinations
 from data_handling.output.findings import Finding, Location, relative_path
 from data_handling.policy.catalogue import CATALOGUE
+from data_handling.safe_text import one_line
 
+CELL_LIMIT = 2000  # characters of one value: a summary is at most 1 MiB, and a tag value can be any length
+# What markdown_cell escapes with a backslash (see there): Markdown's inline syntax, and the parts of GitHub's
+# autolinks (https://..., mailto:, www.) that a backslash breaks. An email autolink is not broken by one:
+# a zero-width space after its @ is (the domain must follow the @ directly).
+_MARKDOWN_SPECIAL = re.compile(r"[\\\[\]`*~$|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=//)"
+                               r"|(?i:(?<=mailto)|(?<=xmpp)):|(?i:(?<=\bwww))\.")
+_BLOCK_START = re.compile(r"^(\d{0,9})([#+=-]|(?<=\d)[.)])")  # a heading, a list item, a setext underline
 RANK = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
 BUILTIN_GROUP = "Checkov built-in checks"
 NO_SEVERITY = "-"  # built-in checks without a severity mapping
@@ -43,9 +53,10 @@ def render(failed: Iterable[Finding], skipped: Iterable[Finding], repo_root: Pat
         by_severity = ", ".join(f"{counts[s]} {s.lower()}" for s in RANK if counts.get(s))
         if counts.get(NO_SEVERITY):
             by_severity += f"{', ' if by_severity else ''}{counts[NO_SEVERITY]} without a severity"
-        lines += [f"**{len(failed)} finding(s)** ({by_severity}) in `{target}`; policy map `{policy_map}`.", ""]
+        lines += [f"**{len(failed)} finding(s)** ({by_severity}) in {code(target)}; policy map {code(policy_map)}.",
+                  ""]
     else:
-        lines += [f"No findings in `{target}`; policy map `{policy_map}`.", ""]
+        lines += [f"No findings in {code(target)}; policy map {code(policy_map)}.", ""]
 
     groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in failed:
@@ -136,19 +147,28 @@ def _blob_base(environment: Mapping[str, str]) -> str | None:
     return f"{server}/{repository}/blob/{sha}" if server and repository and sha else None
 
 
-def markdown_cell(text: str) -> str:
-    """Plain text safe inside a Markdown table cell: one line, HTML special characters as entities, pipes
-    escaped."""
-    one_line = " ".join(str(text).split())
-    return one_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+def markdown_cell(text: object) -> str:
+    """Text from the scanned code made inert in a Markdown table cell or paragraph (as GitHub renders job
+    summaries): on one line (line breaks become spaces, other control characters escapes), bounded; `&`, `<`
+    and `>` as entities, so no HTML (`</details>`, `<img>`) and no entity opens; a backslash before every
+    character that could start a link, an image, a code span, emphasis, strikethrough, math or a table cell
+    (backslash, brackets, backtick, asterisk, tilde, dollar, pipe; an underscore where it can open emphasis),
+    before the colon of `scheme://`, `mailto:` and the dot of `www.`, a zero-width space after `@` (GitHub's
+    autolinks), and in a start that would open a heading or a list (`#`, `-`, `+`, `1.`); `>` is already an
+    entity.
+    Quotes are left as they are: they are special only inside an HTML attribute, and none is ever written."""
+    value = one_line(" ".join(str(text).split()), limit=CELL_LIMIT)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = _MARKDOWN_SPECIAL.sub(r"\\\g<0>", value).replace("@", "@&#8203;")
+    return _BLOCK_START.sub(r"\1\\\2", value, count=1)
 
 
-def code(text: str) -> str:
-    """Text as a code span inside a Markdown table cell: one line, pipes escaped (GitHub unescapes them in code
-    spans too). HTML is shown as written in a code span, so it is not escaped; a backtick in the text widens
-    the fence."""
-    one_line = " ".join(str(text).split()).replace("|", "\\|")
-    if "`" in one_line:
-        return f"`` {one_line} ``"
-    return f"`{one_line}`"
-
+def code(text: object) -> str:
+    """Text as a code span inside a Markdown table cell: one line, bounded, pipes escaped (GitHub unescapes
+    them in code spans too). A code span shows HTML and Markdown as written, so nothing else is escaped; the
+    fence is one backtick longer than the longest run of backticks in the text."""
+    value = one_line(" ".join(str(text).split()), limit=CELL_LIMIT).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", value)), default=0) + 1)
+    if len(fence) > 1 or value.startswith((" ", "`")) or value.endswith((" ", "`")):
+        return f"{fence} {value} {fence}"
+    return f"{fence}{value}{fence}"
