@@ -14,10 +14,15 @@ Checkov's spelling of rendered values is accepted too: Python reprs (`{'a': 'b'}
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import re2
 
 
 class NotEvaluable(Exception):
@@ -31,6 +36,107 @@ class EvaluationError(NotEvaluable):
 
 
 _Missing = EvaluationError
+
+
+class EvaluationLimit(NotEvaluable):
+    """The expression is too deep, too large or too much work to evaluate within bounds (the scanned code is
+    untrusted: `range()` over a billion, a template doubled through 40 locals, a regex run on a megabyte).
+    Terraform might evaluate it; we do not guess, the value is unknown, so a check that needs it fails."""
+
+
+# Bounds on what one evaluation may build. Real configurations stay far below them; beyond, the value is unknown.
+MAX_TEXT = 1_000_000  # characters of one string
+MAX_ELEMENTS = 100_000  # elements of one list or map
+MAX_NUMBER_BITS = 1024  # magnitude of an integer (Terraform's numbers are 512-bit floats)
+MAX_NESTING = 100  # depth of one expression's syntax tree (python's own stack stays well within its limit)
+MAX_STEPS = 200_000  # evaluation steps of one expression (well under a second; a whole module tree: see Budget)
+MAX_PRODUCED_TEXT = 20_000_000  # characters of new text one expression may produce in all
+
+
+class Budget:
+    """The work an evaluation may do: steps (nodes evaluated, elements iterated) and characters of text produced.
+    One budget covers a top-level evaluate() call, or a whole module tree when the tree installs it with
+    `budget()`; once spent, every further evaluation under it is unknown and `exhausted` says why."""
+
+    def __init__(self, steps: int = MAX_STEPS, text: int = MAX_PRODUCED_TEXT):
+        self.steps = steps
+        self.text = text
+        self.exhausted: str | None = None
+
+    def charge(self, steps: int = 1, text: int = 0) -> None:
+        self.steps -= steps
+        self.text -= text
+        if self.exhausted is None and self.steps < 0:
+            self.exhausted = "it takes too many evaluation steps"
+        elif self.exhausted is None and self.text < 0:
+            self.exhausted = "it produces too much text"
+        if self.exhausted is not None:
+            raise EvaluationLimit(f"the expression is too large to evaluate: {self.exhausted}")
+
+
+_BUDGET: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("expression_budget", default=None)
+
+
+@contextlib.contextmanager
+def budget(limit: Budget) -> Iterator[Budget]:
+    """Evaluations inside the block share `limit` (a module tree evaluates many expressions that feed each other;
+    per-expression budgets alone would let instances × attributes multiply the work)."""
+    token = _BUDGET.set(limit)
+    try:
+        yield limit
+    finally:
+        _BUDGET.reset(token)
+
+
+def _active_budget() -> Budget:
+    return _BUDGET.get() or Budget()
+
+
+def _check_text(length: int) -> None:
+    if length > MAX_TEXT:
+        raise EvaluationLimit(f"a string of {length:,} characters is too long to evaluate (limit {MAX_TEXT:,})")
+
+
+def _bounded(value: Any) -> Any:
+    """A value built by the evaluator, checked against the size bounds before anything uses it."""
+    if isinstance(value, str):
+        _check_text(len(value))
+    elif isinstance(value, list | tuple | dict) and len(value) > MAX_ELEMENTS:
+        raise EvaluationLimit(f"a collection of {len(value):,} elements is too large to evaluate "
+                              f"(limit {MAX_ELEMENTS:,})")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise EvaluationLimit(f"the number {value} cannot be evaluated")
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_NUMBER_BITS:
+        raise EvaluationLimit("a number too large to evaluate")
+    return value
+
+
+def _produced(value: Any) -> int:
+    """Characters of text in a function's result, charged to the budget (strings, or a list of strings)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple):
+        return sum(len(item) for item in value if isinstance(item, str))
+    return 0
+
+
+def _nesting(node: tuple) -> int:
+    """Depth of a syntax tree, without recursion (a chain `1+1+...+1` is as deep as it is long); the tuples of
+    arguments or elements count as a level too."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return depth
+        deepest = max(deepest, depth)
+        if isinstance(current[0], str):  # a node: (kind, ...)
+            if current[0] == "literal":
+                continue
+            children = current[1:]
+        else:  # a tuple of nodes, or of (key, value) pairs
+            children = current
+        stack.extend((child, depth + 1) for child in children if isinstance(child, tuple) and child)
+    return deepest
 
 
 class Lazy:
@@ -81,6 +187,9 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 _KEYWORDS = {"null": None, "None": None, "true": True, "True": True, "false": False, "False": False}
 
 
+_TEMPLATE_MARK = re.compile(r"\$\$\{|%%\{|%\{|\$\{")
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     tokens, position = [], 0
     while position < len(text):
@@ -112,9 +221,14 @@ class _Parser:
         return token
 
     def parse(self) -> tuple:
-        node = self.expression()
+        try:
+            node = self.expression()
+        except RecursionError:
+            raise EvaluationLimit("the expression nests too deeply to evaluate") from None
         if self.position != len(self.tokens):
             raise NotEvaluable(f"unexpected {self.peek()!r}")
+        if _nesting(node) > MAX_NESTING:
+            raise EvaluationLimit(f"the expression nests deeper than {MAX_NESTING} levels")
         return node
 
     def expression(self) -> tuple:
@@ -236,25 +350,31 @@ class _Parser:
         if "${" not in body and "%{" not in body:
             return ("literal", body)
         parts: list[tuple] = []
-        text, position = "", 0
+        pieces: list[str] = []  # literal text since the last interpolation (joined once: linear time)
+        position = 0
         while position < len(body):
+            special = _TEMPLATE_MARK.search(body, position)
+            if special is None:
+                pieces.append(body[position:])
+                break
+            pieces.append(body[position:special.start()])
+            position = special.start()
             if body.startswith(("$${", "%%{"), position):  # escaped: a literal ${ or %{
-                text, position = text + body[position + 1:position + 3], position + 3
+                pieces.append(body[position + 1:position + 3])
+                position += 3
             elif body.startswith("%{", position):
                 raise NotEvaluable("template directives (%{ if }, %{ for }) are not evaluated")
-            elif body.startswith("${", position):
+            else:
                 closing = _closing_brace(body, position + 1)
                 if closing < 0:
                     raise NotEvaluable("an interpolation is not closed")
-                if text:
-                    parts.append(("literal", text))
-                    text = ""
+                if "".join(pieces):
+                    parts.append(("literal", "".join(pieces)))
+                pieces = []
                 parts.append(_Parser(body[position + 2:closing]).parse())
                 position = closing + 1
-            else:
-                text, position = text + body[position], position + 1
-        if text:
-            parts.append(("literal", text))
+        if "".join(pieces):
+            parts.append(("literal", "".join(pieces)))
         return parts[0] if len(parts) == 1 and parts[0][0] != "literal" else ("template", tuple(parts))
 
     def items(self, closing: str) -> list[tuple]:
@@ -339,6 +459,10 @@ def _get(container: Any, key: Any) -> Any:
         if isinstance(key, str) and not isinstance(container, LazyCollection):
             return container.attribute(key)
         return container.index(key)
+    if isinstance(key, Reference):
+        raise NotEvaluable(f"the key {key.text} is known only after apply")
+    if not isinstance(key, str | int | float | bool) and key is not None:
+        raise _Missing(f"a {type(key).__name__} is not a valid key")  # Terraform: Invalid index
     if isinstance(container, dict):
         if key in container:
             return container[key]
@@ -388,15 +512,45 @@ def _flatten(value: Any) -> list[Any]:
     return [value]
 
 
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in with the same equality as the value (1 == 1.0 == True, as `in` on a list has it), so
+    sets are built in linear time: the scanned code decides their size."""
+    if isinstance(value, dict):
+        return ("map", frozenset((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_frozen(item) for item in value))
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
+
+
 def _set(*values: Any) -> TerraformSet:
-    unique = TerraformSet()
+    unique, seen = TerraformSet(), set()
     for value in values:
-        if value not in unique:
+        key = _frozen(value)
+        if key not in seen:
+            seen.add(key)
             unique.append(value)
     # Terraform orders a set of strings lexically: what for_each and iteration see.
     if all(isinstance(value, str) for value in unique):
         unique.sort()
     return unique
+
+
+def _members(collection: Any) -> set[Any]:
+    return {_frozen(item) for item in _list_argument(collection)}
+
+
+def _setintersection(first: Any, *rest: Any) -> TerraformSet:
+    others = [_members(other) for other in rest]
+    return _set(*(item for item in _list_argument(first) if all(_frozen(item) in other for other in others)))
+
+
+def _setsubtract(first: Any, second: Any) -> TerraformSet:
+    removed = _members(second)
+    return _set(*(item for item in _list_argument(first) if _frozen(item) not in removed))
 
 
 def _lookup(mapping: Any, key: Any, *default: Any) -> Any:
@@ -445,6 +599,7 @@ def _text(value: Any) -> str:
 def _format(template: Any, *values: Any) -> str:
     """Terraform's format(): %s %d %f %v %q %%, with flags and widths as printf has them."""
     remaining = list(values)
+    written = [0]  # characters produced so far: widths come from the scanned code ("%0999999999d")
 
     def substitute(match: re.Match[str]) -> str:
         spec, verb = match.group(1), match.group(2)
@@ -453,16 +608,23 @@ def _format(template: Any, *values: Any) -> str:
         if not remaining:
             raise EvaluationError("format() has fewer values than verbs")
         value = remaining.pop(0)
+        sizes = [int(digits) for digits in re.findall(r"\d+", spec)]
+        if sum(sizes) + written[0] > MAX_TEXT:
+            raise EvaluationLimit(f"format() with a width or precision of {max(sizes):,} is not evaluated")
         if verb in "sv":
-            return ("%" + spec + "s") % _text(value) if not isinstance(value, dict | list) else _jsonencode(value)
-        if verb == "q":
-            return _jsonencode(_text(value))
-        if verb in "dfeEgGxXob":
+            text = ("%" + spec + "s") % _text(value) if not isinstance(value, dict | list) else _jsonencode(value)
+        elif verb == "q":
+            text = _jsonencode(_text(value))
+        elif verb in "dfeEgGxXob":
             number = float(value) if verb in "feEgG" else int(float(value))
-            return ("%" + spec + verb) % number
-        if verb == "t":
-            return _text(bool(value))
-        raise NotEvaluable(f"format verb %{verb} is not evaluated")
+            text = ("%" + spec + verb) % number
+        elif verb == "t":
+            text = _text(bool(value))
+        else:
+            raise NotEvaluable(f"format verb %{verb} is not evaluated")
+        written[0] += len(text)
+        _check_text(written[0])
+        return text
 
     return re.sub(r"%([-+# 0]*\d*(?:\.\d+)?)([a-zA-Z%])", substitute, _text(template))
 
@@ -482,7 +644,26 @@ def _plain(value: Any) -> Any:
 def _jsonencode(value: Any) -> str:
     import json
 
-    return json.dumps(_plain(value), separators=(",", ":"), sort_keys=isinstance(value, dict))
+    plain = _plain(value)
+    _check_text(_measure(plain))
+    return json.dumps(plain, separators=(",", ":"), sort_keys=isinstance(value, dict))
+
+
+def _measure(value: Any) -> int:
+    """A lower bound of the encoded size, walked without recursion and given up once over MAX_TEXT (a list of a
+    thousand references to one long string is small in memory but not once written out)."""
+    total, stack = 0, [value]
+    while stack and total <= MAX_TEXT:
+        current = stack.pop()
+        if isinstance(current, dict):
+            total += 2 + sum(len(str(key)) + 4 for key in current)
+            stack.extend(current.values())
+        elif isinstance(current, list | tuple):
+            total += 2 + len(current)
+            stack.extend(current)
+        else:
+            total += len(current) + 2 if isinstance(current, str) else 8
+    return total
 
 
 def _jsondecode(text: Any) -> Any:
@@ -548,17 +729,62 @@ def _number(value: Any) -> int | float:
         number = float(str(value))
     except ValueError:
         raise EvaluationError(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise EvaluationError(f"{value!r} is not a number")
     return int(number) if number.is_integer() else number
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would print parse errors on stderr besides raising them
+_RE2_OPTIONS.max_mem = 8 << 20  # a pattern whose program needs more is refused (re2.error)
+_GO_GROUP = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
 
 
 def _regex_replace(text: Any, search: Any, replacement: Any) -> str:
     text, search, replacement = _text(text), _text(search), _text(replacement)
     if len(search) > 1 and search.startswith("/") and search.endswith("/"):
-        pattern = search[1:-1]
-        # Terraform (Go RE2) writes $1 / ${1} for groups; Python writes \1.
-        python_replacement = re.sub(r"\$\{?(\d+)\}?", r"\\\1", replacement.replace("\\", "\\\\"))
-        return re.sub(pattern, python_replacement, text)
+        # The pattern comes from the scanned code: RE2 (what Terraform itself uses) matches in linear time,
+        # where Python's re can backtrack for ever on `(a+)+$`.
+        if len(search) > 10_000:
+            raise EvaluationLimit(f"replace() with a pattern of {len(search):,} characters is not evaluated")
+        try:
+            pattern = re2.compile(search[1:-1], _RE2_OPTIONS)
+        except re2.error as error:
+            raise EvaluationError(f"replace(): invalid regular expression: {error}") from None
+        written = [len(text)]
+
+        def expand(match: Any) -> str:  # Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$
+            def group(found: re.Match[str]) -> str:
+                if found.group() == "$$":
+                    return "$"
+                name = found.group(1) or found.group(2)
+                try:
+                    return match.group(int(name) if name.isdigit() else name) or ""
+                except (IndexError, KeyError, ValueError):
+                    return ""  # Go expands a group that does not exist to nothing
+
+            expanded = _GO_GROUP.sub(group, replacement)
+            written[0] += len(expanded)
+            _check_text(written[0])
+            return expanded
+
+        pieces, end = [], 0
+        for match in pattern.finditer(text):
+            if match.start() == match.end() and match.start() == end and pieces:
+                continue  # Go ignores an empty match abutting the previous match ("abc" /b*/ -> "-a-c-")
+            pieces += [text[end:match.start()], expand(match)]
+            end = match.end()
+        return "".join([*pieces, text[end:]])
+    if search and len(replacement) > len(search):
+        _check_text(len(text) + text.count(search) * (len(replacement) - len(search)))
+    elif not search:
+        _check_text(len(text) + (len(text) + 1) * len(replacement))
     return text.replace(search, replacement)
+
+
+def _join(separator: str, texts: list[str]) -> str:
+    _check_text(sum(map(len, texts)) + len(separator) * max(len(texts) - 1, 0))
+    return separator.join(texts)
 
 
 def _contains(collection: Any, value: Any) -> bool:
@@ -619,10 +845,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sort": lambda value: sorted(_text(v) for v in _list_argument(value)),
     "zipmap": lambda names, values: dict(zip(_list_argument(names), _list_argument(values), strict=True)),
     "setunion": lambda *sets: _set(*(item for value in sets for item in _list_argument(value))),
-    "setintersection": lambda first, *rest: _set(*(item for item in _list_argument(first)
-                                                   if all(item in _list_argument(other) for other in rest))),
-    "setsubtract": lambda first, second: _set(*(item for item in _list_argument(first)
-                                                if item not in _list_argument(second))),
+    "setintersection": _setintersection,
+    "setsubtract": _setsubtract,
     "range": _range,
     "alltrue": lambda value: all(_Evaluator.boolean(v) for v in _list_argument(value)),
     "anytrue": lambda value: any(_Evaluator.boolean(v) for v in _list_argument(value)),
@@ -643,8 +867,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "format": _format,
     "formatlist": lambda template, *lists: [_format(template, *row) for row in zip(*map(_list_argument, lists),
                                                                                     strict=True)],
-    "join": lambda separator, *lists: _text(separator).join(_text(v) for value in lists
-                                                            for v in _list_argument(value)),
+    "join": lambda separator, *lists: _join(_text(separator), [_text(v) for value in lists
+                                                                 for v in _list_argument(value)]),
     "split": lambda separator, value: _text(value).split(_text(separator)) if _text(value) else [],
     "replace": _regex_replace,
     "jsonencode": _jsonencode,
@@ -693,11 +917,13 @@ _STRUCTURAL = {"merge", "concat", "flatten", "tolist", "toset", "tomap", "lookup
 
 
 class _Evaluator:
-    def __init__(self, lookup: Lookup, bindings: dict[str, Any]):
+    def __init__(self, lookup: Lookup, bindings: dict[str, Any], limit: Budget | None = None):
         self.lookup = lookup
         self.bindings = bindings
+        self.budget = limit or _active_budget()
 
     def run(self, node: tuple) -> Any:
+        self.budget.charge()
         kind = node[0]
         if kind == "literal":
             return node[1]
@@ -718,6 +944,8 @@ class _Evaluator:
                     raise NotEvaluable("a template with a value known only after apply")
                 text = "".join((part.text if part.template else "${" + part.text + "}")
                                if isinstance(part, Reference) else _text(part) for part in parts)
+                _check_text(len(text))  # the text of an unknown doubles through locals as a known one would
+                self.budget.charge(text=len(text))
                 unknown = next((p for p in parts if isinstance(p, UnknownValue)), None)
                 if unknown is not None:
                     return UnknownValue(text, None, template=True, reason=unknown.reason)
@@ -726,7 +954,10 @@ class _Evaluator:
                 raise EvaluationError("a template with a null value")
             if any(isinstance(part, dict | list | Lazy) for part in parts):
                 raise EvaluationError("a template with a value that is not text")
-            return "".join(_text(part) for part in parts)
+            texts = [_text(part) for part in parts]
+            _check_text(sum(map(len, texts)))
+            self.budget.charge(text=sum(map(len, texts)))
+            return "".join(texts)
         if kind == "list":
             return [self.element(item) for item in node[1]]
         if kind == "set":
@@ -754,9 +985,11 @@ class _Evaluator:
             if isinstance(left, Reference) or isinstance(right, Reference):
                 raise NotEvaluable("arithmetic on a value known only after apply")
             try:
-                result = _ARITHMETIC[node[1]](_number(left), _number(right))
+                result = _bounded(_ARITHMETIC[node[1]](_number(left), _number(right)))
             except ZeroDivisionError:
                 raise EvaluationError("division by zero") from None
+            except OverflowError:  # a float operation on an integer beyond a float's range
+                raise EvaluationLimit("a number too large to evaluate") from None
             return int(result) if isinstance(result, float) and result.is_integer() else result
         if kind == "not":
             value = self.run(node[1])
@@ -800,6 +1033,7 @@ class _Evaluator:
             value = [value]  # a splat on a single value makes a one-element list
         results = []
         for item in value:
+            self.budget.charge()
             for accessor in accessors:
                 item = _get(item, self.run(accessor))
             results.append(item)
@@ -850,12 +1084,17 @@ class _Evaluator:
             raise NotEvaluable(f"{function}() of a value known only after apply")
         if function in _STRUCTURAL and any(isinstance(value, Reference) for value in values):
             raise NotEvaluable(f"{function}() of a value known only after apply")
+        self.budget.charge(sum(len(value) for value in values if isinstance(value, list | tuple | dict | str)))
         try:
-            return implementation(*values)
+            result = _bounded(implementation(*values))
         except NotEvaluable:
             raise
+        except (RecursionError, OverflowError):  # our limits, not Terraform's: try() must not hide them
+            raise EvaluationLimit(f"{function}() of a value too large or too deep to evaluate") from None
         except Exception as error:  # wrong arguments: Terraform reports an error too
             raise EvaluationError(f"{function}() failed: {error}") from None
+        self.budget.charge(text=_produced(result))
+        return result
 
     def for_expression(self, node: tuple) -> Any:
         if node[0] == "for_list":
@@ -865,8 +1104,9 @@ class _Evaluator:
         results: list[Any] = []
         mapped: dict[Any, Any] = {}
         for key, value in pairs(self.run(collection)):
+            self.budget.charge()
             bound = {**self.bindings, value_name: value, **({key_name: key} if key_name else {})}
-            scoped = _Evaluator(self.lookup, bound)
+            scoped = _Evaluator(self.lookup, bound, self.budget)
             if condition is not None:
                 kept = scoped.run(condition)
                 if isinstance(kept, Reference):
@@ -877,7 +1117,7 @@ class _Evaluator:
                 results.append(scoped.run(body))
             else:
                 mapped[_text(scoped.run(key_body))] = scoped.run(body)
-        return results if node[0] == "for_list" else mapped
+        return _bounded(results if node[0] == "for_list" else mapped)
 
 
 def _source(node: tuple) -> str:
@@ -913,10 +1153,14 @@ def _no_scope(namespace: str, name: str) -> Any:
 
 
 def evaluate(text: str, bindings: dict[str, Any] | None = None, lookup: Lookup = _no_scope) -> Any:
-    """Evaluate one expression as checkov leaves it; raises NotEvaluable with the reason."""
+    """Evaluate one expression as checkov leaves it; raises NotEvaluable with the reason (EvaluationLimit when
+    the expression is too deep, too large or too much work: the value is unknown)."""
     # Checkov quotes interpolations in lists ('${var.x}'): unquote one whole interpolation, never across strings.
     text = re.sub(r"""'\$\{([^'{}]*)\}'""", r"${\1}", text.strip())
-    return _Evaluator(lookup, bindings or {}).run(_Parser(text).parse())
+    try:
+        return _Evaluator(lookup, bindings or {}).run(_Parser(text).parse())
+    except RecursionError:  # deep data (jsondecode) or deep references: unknown, not a crash
+        raise EvaluationLimit("the expression nests too deeply to evaluate") from None
 
 
 def evaluate_value(value: Any, bindings: dict[str, Any] | None = None, lookup: Lookup = _no_scope) -> Any:
@@ -931,7 +1175,10 @@ def evaluate_value(value: Any, bindings: dict[str, Any] | None = None, lookup: L
     text = value.strip()
     if text.startswith("${") and _closing_brace(text, 1) == len(text) - 1:
         return evaluate(text[2:-1], bindings, lookup)
-    return _Evaluator(lookup, bindings or {}).run(_Parser("").string(text))
+    try:
+        return _Evaluator(lookup, bindings or {}).run(_Parser("").string(text))
+    except RecursionError:
+        raise EvaluationLimit("the expression nests too deeply to evaluate") from None
 
 
 def _element_value(value: Any, bindings: dict[str, Any] | None, lookup: Lookup) -> Any:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from data_handling.model.expressions import (
+    Budget,
     EvaluationError,
     Lazy,
     LazyCollection,
@@ -38,6 +39,7 @@ from data_handling.model.expressions import (
     UnknownValue,
     _Evaluator,
     _Parser,
+    budget,
     evaluate_value,
     pairs,
 )
@@ -49,6 +51,17 @@ from data_handling.model.values import ReferenceText, Unevaluated
 _RESOURCE_META = {"count", "for_each", "depends_on", "lifecycle", "provisioner", "connection"}
 _MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 _MAX_DEPTH = 64  # nested evaluations (a local reading a local...): deeper is a cycle
+# Bounds on one root's evaluation: the scanned code is untrusted (`count = 100000000`, a module that calls itself
+# twice per level). Beyond them the root is not evaluated at all, so every check on it fails naming the reason.
+MAX_INSTANCES = 10_000  # instances of one resource, data or module block
+MAX_TREE_INSTANCES = 100_000  # resource, data and module instances of one root module tree
+MAX_MODULE_DEPTH = 32  # module calls nested in module calls
+MAX_TREE_STEPS = 2_000_000  # evaluation steps of all the root's expressions together (the largest fixture: 700)
+MAX_TREE_TEXT = 50_000_000  # characters of text all of them produce
+
+
+class TooLarge(Exception):
+    """The root module tree exceeds a bound: it is not evaluated, and the scan is untrusted."""
 
 
 @dataclass
@@ -123,17 +136,39 @@ class Tree:
         self.depth = 0
         self.recorders: list[list[str]] = []
         self._installed = _installed_modules(root_dir)
-        values, problems = root_values(root_dir, inputs, _read_variables_file)
-        self.root_values = values
-        self.problems += problems
-        root = ModuleInstance(self, "", load_module(root_dir, root_files), None, None, {}, ())
-        self._expand(root)
-        for instance in self.instances.values():
-            self._evaluate_instance(instance)
+        self.budget = Budget(MAX_TREE_STEPS, MAX_TREE_TEXT)
+        self.instance_count = 0
+        with budget(self.budget):
+            values, problems = root_values(root_dir, inputs, _read_variables_file)
+            self.root_values = values
+            self.problems += problems
+            root = ModuleInstance(self, "", load_module(root_dir, root_files), None, None, {}, ())
+            self._expand(root)
+            for instance in self.instances.values():
+                self._evaluate_instance(instance)
+                self._within_budget()
+        self._within_budget()
+
+    def _within_budget(self) -> None:
+        if self.budget.exhausted is not None:
+            raise TooLarge(f"the configuration is too large to evaluate ({self.budget.exhausted})")
+
+    def count_instances(self, what: str, number: int) -> None:
+        """Called before `number` instances of a block are made: a bound on each block and on the whole tree."""
+        if number > MAX_INSTANCES:
+            raise TooLarge(f"{what} makes {number:,} instances, more than the {MAX_INSTANCES:,} evaluated")
+        self.instance_count += max(number, 0)
+        if self.instance_count > MAX_TREE_INSTANCES:
+            raise TooLarge(f"the configuration makes more than {MAX_TREE_INSTANCES:,} resource and module "
+                           "instances (a module that calls itself?)")
 
     # --- building the tree ------------------------------------------------------------------------------
 
     def _expand(self, module: ModuleInstance) -> None:
+        if len(module.call_path) > MAX_MODULE_DEPTH:
+            raise TooLarge(f"module calls nest more than {MAX_MODULE_DEPTH} deep, down to module "
+                           f"{module.call_path[-1]} in {module.files.directory} (a module that calls itself?)")
+        self._within_budget()
         self.modules[module.address] = module
         for block in module.files.providers:
             alias = module.attribute_value(block.body, "alias", {})
@@ -383,8 +418,9 @@ class ModuleInstance:
                 number = int(float(count))
             except NotEvaluable:
                 return [(None, {}, False)]
-            except ValueError:
+            except (ValueError, OverflowError):
                 return [(None, {}, False)]
+            self.tree.count_instances(what, number)
             return [(index, {"count": {"index": index}}, True) for index in range(max(number, 0))]
         if "for_each" in body:
             try:
@@ -396,7 +432,9 @@ class ModuleInstance:
                     items = [(value, value) for _, value in items]  # Terraform requires a set here
             except NotEvaluable:
                 return [(None, {}, False)]
+            self.tree.count_instances(what, len(items))
             return [(str(key), {"each": {"key": str(key), "value": value}}, True) for key, value in items]
+        self.tree.count_instances(what, 1)
         return [(None, {}, True)]
 
     # --- resources ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from data_handling.model.hcl.evaluator import ResourceInstance, Tree, strip_keys
+from data_handling.model.hcl.evaluator import ResourceInstance, TooLarge, Tree, strip_keys
 from data_handling.model.hcl.files import terraform_files
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
 from data_handling.model.records import ModuleCall, ProviderBlock, Resource
@@ -48,6 +48,9 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
             trees[root_dir] = Tree(root_dir, files, inputs)
         except RecursionError:
             evaluation.failed_roots[root_dir] = "the configuration nests too deeply to evaluate"
+            continue
+        except TooLarge as error:
+            evaluation.failed_roots[root_dir] = str(error)
             continue
         except Exception as error:  # fail closed: every check on this root reports it
             logger.error("data-handling: could not evaluate %s (%s: %s)", root_dir, type(error).__name__, error)

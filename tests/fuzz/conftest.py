@@ -1,0 +1,37 @@
+"""Hypothesis profiles for the fuzzing suite, chosen by the HYPOTHESIS_PROFILE environment variable.
+
+- `ci` (the default, what `.ci/run` uses): few examples, derandomized and without an example database, so every
+  run of the same code tries the same inputs; a per-example deadline. The whole suite runs in a few minutes.
+- `long`: for local campaigns (`HYPOTHESIS_PROFILE=long python -m pytest tests/fuzz`): many more examples, random
+  seeds, the example database under `.hypothesis/` so a failure found once is tried first next time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from hypothesis import HealthCheck, Phase, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=timedelta(seconds=2),
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    # Generating hostile inputs (nested expressions, whole files) is slower than Hypothesis expects of a
+    # strategy; the per-example bound is the deadline and the tests' own time limit.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking in CI: report the input as found
+)
+settings.register_profile(
+    "long",
+    max_examples=5_000,
+    deadline=timedelta(seconds=5),
+    print_blob=True,
+    # No explain phase: it traces every line, which makes the code under test ten times slower than the bounds.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
