@@ -204,9 +204,14 @@ def run_action(inputs: dict[str, str], workspace: Path, runner: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def action_run(tmp_path_factory) -> dict:
-    runner = tmp_path_factory.mktemp("runner")
-    return run_action({"path": "sample_infra", "sarif-file": str(runner / "out" / "dh.sarif"),
-                       "category": "data-handling/sample"}, REPO, runner)
+    """The action on a checkout of sample_infra (the SARIF is written inside the workspace only)."""
+    runner, workspace = tmp_path_factory.mktemp("runner"), tmp_path_factory.mktemp("workspace")
+    shutil.copytree(REPO / "sample_infra", workspace / "sample_infra")
+    shutil.copy(REPO / "policy_map.yaml", workspace)  # the action reads ./policy_map.yaml of the checkout
+    run = run_action({"path": "sample_infra", "sarif-file": "out/dh.sarif", "category": "data-handling/sample"},
+                     workspace, runner)
+    run["workspace"] = workspace
+    return run
 
 
 def test_action_steps_scan_upload_and_fail_on_findings(action_run):
@@ -219,7 +224,8 @@ def test_action_steps_scan_upload_and_fail_on_findings(action_run):
     # sample_infra calls only local modules (its `source = "hashicorp/aws"` is a provider requirement): nothing
     # to install, and nothing is written into the checkout.
     assert "terraform get in" not in action_run["modules"].stdout
-    assert not list((REPO / "sample_infra").rglob(".terraform"))
+    assert not list((action_run["workspace"] / "sample_infra").rglob(".terraform"))
+    assert (action_run["workspace"] / "out" / "dh.sarif").is_file()
 
 
 def test_action_job_summary_groups_findings_by_clause(action_run):
@@ -238,33 +244,33 @@ def test_action_job_summary_groups_findings_by_clause(action_run):
 
 
 def test_action_soft_fail_and_errors(tmp_path):
-    soft = run_action({"path": "sample_infra/stacks/tenant-acme", "soft-fail": "true", "upload-sarif": "false",
-                       "sarif-file": str(tmp_path / "soft.sarif")}, REPO, tmp_path)
+    soft = run_action({"path": str(REPO / "sample_infra/stacks/tenant-acme"), "soft-fail": "true",
+                       "upload-sarif": "false", "sarif-file": "soft.sarif"}, tmp_path, tmp_path)
     assert soft["exit"] == 0 and "Fail on findings" not in soft["ran"]
     assert soft["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
-    broken = run_action({"path": "sample_infra", "policy-map": str(tmp_path / "missing.yaml"), "soft-fail": "true",
-                         "sarif-file": str(tmp_path / "broken.sarif")}, REPO, tmp_path)
+    broken = run_action({"path": str(REPO / "sample_infra"), "policy-map": str(tmp_path / "missing.yaml"),
+                         "soft-fail": "true", "sarif-file": "broken.sarif"}, tmp_path, tmp_path)
     assert broken["exit"] == 2 and broken["ran"][-1] == "scan"  # an untrusted scan fails even with soft-fail
-    assert "policy map not found" in broken["scan"].stderr
+    assert "policy map not found" in broken["scan"].stdout  # the scan's stderr joins its stdout
 
 
 def test_action_passes_variables_and_workspace(tmp_path):
     """The action's var-files, vars and workspace inputs reach the scan as terraform plan would take them."""
     root = REPO / "tests/fixtures/evaluator"
     common = {"policy-map": str(root / "policy_map.yaml"), "upload-sarif": "false", "soft-fail": "true"}
-    clean = run_action({**common, "path": str(root / "workspace_coalesce"), "sarif-file": str(tmp_path / "a.sarif")},
-                       REPO, tmp_path)
+    clean = run_action({**common, "path": str(root / "workspace_coalesce"), "sarif-file": "a.sarif"},
+                       tmp_path, tmp_path)
     assert clean["context"]["steps"]["scan"]["outputs"]["exit-code"] == "0"
     staging = run_action({**common, "path": str(root / "workspace_coalesce"), "workspace": "staging",
-                          "sarif-file": str(tmp_path / "b.sarif")}, REPO, tmp_path)
+                          "sarif-file": "b.sarif"}, tmp_path, tmp_path)
     assert staging["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
     var_file = tmp_path / "prod.tfvars"
     var_file.write_text('region = "ap-south-1"\n')
     overridden = run_action({**common, "path": str(root / "variables"), "var-files": f"{var_file}\n",
-                             "vars": "region=eu-west-1\n", "sarif-file": str(tmp_path / "c.sarif")}, REPO, tmp_path)
+                             "vars": "region=eu-west-1\n", "sarif-file": "c.sarif"}, tmp_path, tmp_path)
     assert overridden["context"]["steps"]["scan"]["outputs"]["exit-code"] == "0"  # --var wins over the file
     from_file = run_action({**common, "path": str(root / "variables"), "var-files": str(var_file),
-                            "sarif-file": str(tmp_path / "d.sarif")}, REPO, tmp_path)
+                            "sarif-file": "d.sarif"}, tmp_path, tmp_path)
     assert from_file["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
 
 
@@ -286,12 +292,106 @@ def test_action_installs_git_modules_before_scanning(tmp_path):
                                   f'module "store" {{\n  source = "git::file://{module}"\n}}\n')
     policy = REPO / "tests/fixtures/evaluator/policy_map.yaml"
     run = run_action({"path": "stack", "policy-map": str(policy), "upload-sarif": "false", "soft-fail": "true",
-                      "sarif-file": str(tmp_path / "git.sarif")}, tmp_path / "workspace", tmp_path)
+                      "sarif-file": "git.sarif"}, tmp_path / "workspace", tmp_path)
     assert run["modules"].returncode == 0, run["modules"].stderr
     assert (root / ".terraform" / "modules" / "modules.json").is_file()
     # us-east-2 is not a home region of the test map: the module's bucket is found and fails CKV_DH_101.
     assert run["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1", run["scan"].stderr
     assert "module.store.aws_s3_bucket.this" in run["scan"].stdout
+
+
+# --- hostile pull requests (issue 14) ------------------------------------------------------------------------
+
+def _wrapped(output: str) -> str:
+    """The part of a step's output between its ::stop-commands::TOKEN and ::TOKEN:: lines, after checking that
+    no line outside it starts a workflow command other than our own ::error."""
+    lines = output.splitlines()
+    starts = [number for number, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    assert len(starts) == 1, output
+    token = lines[starts[0]].removeprefix("::stop-commands::")
+    assert re.fullmatch(r"[0-9a-f]{32}", token), token  # random: the scanned code cannot guess it
+    end = lines.index(f"::{token}::")
+    outside = lines[:starts[0]] + lines[end + 1:]
+    assert all(line.startswith("::error title=data-handling::") for line in outside if line.lstrip().startswith("::"))
+    inside = "\n".join(lines[starts[0] + 1:end])
+    assert token not in inside
+    return inside
+
+
+def test_action_stops_workflow_commands_while_the_scan_prints(tmp_path):
+    """Item 13: checkov prints a file name with a line break as it is, so `::error::pwned` starts a line of the
+    log; GitHub runs no workflow command between ::stop-commands::TOKEN and ::TOKEN::."""
+    from test_hostile_output import POLICY_MAP, hostile_root
+
+    hostile_root(tmp_path)
+    run = run_action({"path": "hostile", "policy-map": str(POLICY_MAP), "sarif-file": "dh.sarif"}, tmp_path, tmp_path)
+    scan = run["scan"]
+    assert run["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1", scan.stdout
+    inside = _wrapped(scan.stdout)
+    assert "::error::pwned by a file name" in inside.splitlines()  # the hostile line is there, and inert
+    assert "data-handling: 1 finding(s)" in inside  # the scan's stderr is inside too
+    assert not [line for line in scan.stderr.splitlines() if line.lstrip().startswith("::")]
+    broken = run_action({"path": "hostile", "policy-map": str(tmp_path / "missing.yaml"), "sarif-file": "x.sarif"},
+                        tmp_path, tmp_path)
+    assert broken["exit"] == 2
+    assert _wrapped(broken["scan"].stdout)  # our ::error about the untrusted scan comes after the resumption
+    assert broken["scan"].stdout.splitlines()[-1].startswith("::error title=data-handling::the scan could not be")
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="needs the terraform binary")
+def test_action_module_step_keeps_directory_names_whole_and_stops_commands(tmp_path):
+    """A directory name with a line break was split into two roots for terraform get; its messages (and ours
+    naming the directory) are wrapped in stop-commands like the scan's."""
+    root = tmp_path / "stacks" / "evil\n::error::pwned by a directory"
+    root.mkdir(parents=True)
+    (root / "main.tf").write_text('module "m" {\n  source = "git::file:///nonexistent/module"\n}\n')
+    run = run_action({"path": "stacks", "sarif-file": "dh.sarif"}, tmp_path, tmp_path)
+    modules = run["modules"]
+    assert modules.returncode != 0 and run["ran"][-1] == "modules"  # the module cannot be installed
+    inside = _wrapped(modules.stdout)
+    assert f"terraform get in stacks/{root.name}" in inside
+
+
+def test_action_refuses_a_sarif_destination_outside_the_workspace(tmp_path):
+    """Item 15: a committed symlink at data-handling.sarif (the default), to a file or through a directory,
+    must not make the action overwrite a file outside the workspace; nor may an absolute path."""
+    from test_hostile_output import CLEAN, POLICY_MAP
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    precious = outside / "precious.txt"
+    precious.write_text("precious\n")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "data-handling.sarif").symlink_to(precious)
+    (workspace / "out").symlink_to(outside)
+    common = {"path": str(CLEAN), "policy-map": str(POLICY_MAP), "soft-fail": "true"}
+    for sarif_file in ("data-handling.sarif", "out/dh.sarif", str(outside / "dh.sarif")):
+        run = run_action({**common, "sarif-file": sarif_file}, workspace, tmp_path)
+        assert run["exit"] == 2 and run["ran"][-1] == "scan", run["scan"].stdout
+        assert run["context"]["steps"]["scan"]["outputs"]["exit-code"] == "2"
+        assert "::error title=data-handling::the sarif-file input resolves outside the workspace" in run["scan"].stdout
+    assert precious.read_text() == "precious\n" and sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
+    # A symlink to a file inside the workspace: the CLI never follows one.
+    (workspace / "inside.sarif").write_text("kept\n")
+    (workspace / "link.sarif").symlink_to(workspace / "inside.sarif")
+    run = run_action({**common, "sarif-file": "link.sarif"}, workspace, tmp_path)
+    assert run["exit"] == 2, run["scan"].stdout
+    assert "data-handling: error: cannot write link.sarif: it is a symbolic link" in run["scan"].stdout
+    assert (workspace / "inside.sarif").read_text() == "kept\n"
+
+
+def test_action_scans_a_directory_named_like_an_option(tmp_path):
+    """Item 12: the path goes after `--`, so a directory named -h is scanned, not read as a request for help."""
+    from test_hostile_output import POLICY_MAP
+
+    shutil.copytree(REPO / "tests/fixtures/ckv_dh_101", tmp_path / "-h")
+    run = run_action({"path": "-h", "policy-map": str(POLICY_MAP), "sarif-file": "dh.sarif", "soft-fail": "true"},
+                     tmp_path, tmp_path)
+    assert run["exit"] == 0, run["scan"].stdout
+    assert run["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
+    assert "usage:" not in run["scan"].stdout and "aws_s3_bucket.acme_in_us" in run["scan"].stdout
+    assert json.loads((tmp_path / "dh.sarif").read_text())["runs"][0]["results"]
 
 
 def test_the_readme_workflow_is_valid(tmp_path):
