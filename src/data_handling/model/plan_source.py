@@ -14,7 +14,6 @@ runs unchanged:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -22,40 +21,39 @@ from typing import Any
 
 from data_handling.model.addresses import split_address, strip_instance_key
 from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.plan_shape import PlanError, check_complete, check_shape, read_plan_document
 from data_handling.model.records import ProviderBlock, Resource
+from data_handling.safe_text import one_line, quoted
 
-
-class PlanError(ValueError):
-    """The file is not a Terraform plan in JSON form; the message says why."""
+__all__ = ["PlanError", "build_from_plan", "check_plan", "load_plan", "module_input_references"]
 
 
 _SKIPPED_REFERENCE_ROOTS = ("each.", "count.", "path.", "terraform.", "self.")
 
 
 def load_plan(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            plan = json.load(handle)
-    except OSError as error:
-        raise PlanError(f"{path}: cannot be read: {error.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise PlanError(f"{path}: not JSON: {error}") from None
-    check_plan(plan, path)
+    """The plan at `path`, refused with a one-line PlanError unless it is a complete plan of the expected shape
+    (checkov and the model index into it freely)."""
+    plan = read_plan_document(path)
+    check_plan(plan, one_line(path))
     return plan
 
 
 def check_plan(plan: Any, path: str) -> None:
-    """Refuse JSON that is not `terraform show -json` output of a plan."""
-    if not isinstance(plan, dict) or "format_version" not in plan:
+    """Refuse JSON that is not `terraform show -json` output of a plan, or that a reader would crash on."""
+    if isinstance(plan, dict) and "format_version" in plan and not isinstance(plan["format_version"], str):
+        check_shape(plan, path)  # names the path and the type
+    if not isinstance(plan, dict) or not isinstance(plan.get("format_version"), str):
         raise PlanError(f"{path}: not a Terraform plan (no format_version; produce it with "
                         "`terraform show -json plan.out`)")
-    major = str(plan["format_version"]).split(".", 1)[0]
+    major = plan["format_version"].split(".", 1)[0]
     if major != "1":
-        raise PlanError(f"{path}: unsupported plan format_version {plan['format_version']!r} (1.x is supported)")
+        raise PlanError(f"{path}: unsupported plan format_version {quoted(plan['format_version'], 40)} "
+                        "(1.x is supported)")
     if "resource_changes" not in plan and "planned_values" not in plan:
         raise PlanError(f"{path}: a Terraform state or configuration, not a plan (no resource_changes)")
-    if not isinstance(plan.get("configuration", {}), dict) or not isinstance(plan.get("resource_changes", []), list):
-        raise PlanError(f"{path}: malformed plan (configuration or resource_changes has the wrong type)")
+    check_shape(plan, path)
+    check_complete(plan, path)
 
 
 def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
