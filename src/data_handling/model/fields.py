@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from data_handling.patterns import regex_search
+
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 
@@ -20,10 +22,10 @@ def normalise_field_name(name: str) -> str:
 
 
 def first_match(name: str, patterns: Iterable[str]) -> str | None:
-    """The first regex (searched in the normalised name) that matches, else None."""
+    """The first policy-map regex (RE2, searched in the normalised name) that matches, else None."""
     normalised = normalise_field_name(name)
     for pattern in patterns:
-        if re.search(pattern, normalised):
+        if regex_search(pattern, normalised):
             return pattern
     return None
 

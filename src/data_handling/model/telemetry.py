@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 from data_handling.model import dynamic_blocks
@@ -22,6 +21,7 @@ from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.nested_blocks import resource_values_at
 from data_handling.model.records import Resource
 from data_handling.model.values import Known, Unknown, as_text, is_unrendered, unwrap
+from data_handling.patterns import regex_search, wildcard_match
 from data_handling.policy.schema import PolicyMap
 
 # The attribute that names a resource, for finding a resource a literal name or ARN refers to.
@@ -74,7 +74,7 @@ def unresolved_of(destinations: list[Destination]) -> list[Destination]:
 
 
 def central_bucket_pattern(bucket: str, policy: PolicyMap) -> str | None:
-    return next((p for p in policy.telemetry.central.bucket_name_patterns if fnmatchcase(bucket, p)), None)
+    return next((p for p in policy.telemetry.central.bucket_name_patterns if wildcard_match(p, bucket)), None)
 
 
 def central_account(account: str, policy: PolicyMap) -> bool:
@@ -349,7 +349,7 @@ def judge_field(name: str, policy: PolicyMap, carries: tuple[str, ...] = (), for
     """
     for candidate in (name, *carries, *selects):
         for entry in policy.telemetry.forbidden_fields:
-            if re.search(entry.pattern, normalise_field_name(candidate)):
+            if regex_search(entry.pattern, normalise_field_name(candidate)):
                 shown = "" if candidate == name else f' ("{candidate}")'
                 return FieldJudgement(False, f'{entry.reason}{shown} (forbidden_fields pattern "{entry.pattern}")')
     if forbidden:

@@ -37,6 +37,7 @@ from data_handling.model.telemetry import (
     unresolved_of,
 )
 from data_handling.model.values import as_text, is_unrendered, unwrap
+from data_handling.patterns import wildcard_match
 from data_handling.policy.schema import PolicyMap
 
 
@@ -303,7 +304,8 @@ def namespace_selected(filter_text: str, namespace: str) -> bool:
     negated = bool(match[1]) or match[2] == "!="
     values = re.findall(r"'([^']*)'", match[3])
     if match[2].upper() == "LIKE":
-        hit = any(re.fullmatch(re.escape(v).replace("%", ".*").replace("_", "."), namespace) for v in values)
+        # The filter comes from the scanned code: matched by RE2, a LIKE of many %s cannot backtrack for ever.
+        hit = any(wildcard_match(v, namespace, many="%", one="_") for v in values)
     else:
         hit = namespace in values
     return hit != negated
