@@ -28,7 +28,7 @@ def known_regions() -> frozenset[str]:
 
 
 def is_well_formed_region(name: str) -> bool:
-    return bool(REGION_SHAPE.match(name))
+    return bool(REGION_SHAPE.fullmatch(name))  # not match: "$" also matches before a final newline
 
 
 def is_known_region(name: str) -> bool:

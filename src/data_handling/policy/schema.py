@@ -1,8 +1,9 @@
 """The shape of policy_map.yaml, with its documented defaults (docs/policy-map.md).
 
-Validation is strict: unknown keys, wrong types, malformed region names, bad globs and regexes, and
-duplicate entries are errors. A well-formed region name botocore does not list yet is only a warning
-(AWS opens regions faster than pinned libraries learn them).
+Validation is strict: unknown keys, wrong types, malformed region names, bad globs and regexes (RE2 syntax,
+bounded length), duplicate entries, blanket waivers and waivers beyond waiver_max_days are errors. A
+well-formed region name botocore does not list yet is only a warning (AWS opens regions faster than pinned
+libraries learn them). Values quoted in messages are truncated: they may come from a hostile map.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StrictStr,
     ValidationInfo,
     field_validator,
 )
 
+from data_handling.model.addresses import split_address
+from data_handling.patterns import MAX_PATTERN_LENGTH, PatternError, compile_regex
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.regions import closest_known_region, is_known_region, is_well_formed_region
+from data_handling.safe_text import quoted
 
 DATA_CLASSES = ("public", "internal", "confidential", "restricted")
 DataClass = Literal["public", "internal", "confidential", "restricted"]
@@ -80,6 +85,19 @@ _ADDRESS_GLOB = re.compile(rf"^{_SEGMENT}(\.{_SEGMENT})*$")
 _BUCKET_GLOB = re.compile(r"^[a-z0-9.\-*?]+$")
 _CHECK_ID = re.compile(r"^CKV_DH_\d{3}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+DEFAULT_WAIVER_MAX_DAYS = 365
+
+
+class KeyedValueError(ValueError):
+    """A validation error about a key below the one being validated (the loader appends `where` to the path)."""
+
+    def __init__(self, where: tuple[int | str, ...], message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def _warn(info: ValidationInfo, message: str) -> None:
@@ -91,32 +109,39 @@ def _region(value: str, info: ValidationInfo) -> str:
     if not is_well_formed_region(value):
         guess = closest_known_region(value)
         hint = f"; did you mean {guess!r}?" if guess else " (expected a name like eu-west-1)"
-        raise ValueError(f"{value!r} is not an AWS region name{hint}")
+        raise ValueError(f"{quoted(value)} is not an AWS region name{hint}")
     if not is_known_region(value):
-        _warn(info, f"region {value!r} is well formed but the installed botocore does not list it")
+        _warn(info, f"region {quoted(value)} is well formed but the installed botocore does not list it")
+    return value
+
+
+def _bounded(value: str) -> str:
+    if len(value) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"{quoted(value)} is longer than {MAX_PATTERN_LENGTH} characters")
     return value
 
 
 def _address_glob(value: str) -> str:
-    if not _ADDRESS_GLOB.match(value):
+    if not _ADDRESS_GLOB.fullmatch(_bounded(value)):
         raise ValueError(
-            f"{value!r} is not a resource address glob (dot-separated names such as "
+            f"{quoted(value)} is not a resource address glob (dot-separated names such as "
             '"module.payments.*" or "aws_s3_bucket.orders*", with * and ? as wildcards)'
         )
     return value
 
 
 def _bucket_glob(value: str) -> str:
-    if not _BUCKET_GLOB.match(value):
-        raise ValueError(f"{value!r} is not a bucket name glob (lowercase letters, digits, '.', '-', * and ?)")
+    if not _BUCKET_GLOB.fullmatch(_bounded(value)):
+        raise ValueError(f"{quoted(value)} is not a bucket name glob (lowercase letters, digits, '.', '-', * and ?)")
     return value
 
 
 def _regex(value: str) -> str:
+    # RE2, not re: matching is linear in the name, so a pattern such as (a+)+$ cannot hang the scan.
     try:
-        re.compile(value)
-    except re.error as error:
-        raise ValueError(f"{value!r} is not a valid regular expression: {error}") from None
+        compile_regex(value)
+    except PatternError as error:
+        raise ValueError(f"{quoted(value)} is not a valid regular expression (RE2 syntax): {error}") from None
     return value
 
 
@@ -127,8 +152,8 @@ def _non_blank(value: str) -> str:
 
 
 def _account_id(value: str) -> str:
-    if not _ACCOUNT_ID.match(value):
-        raise ValueError(f"{value!r} is not a 12-digit AWS account ID (quote it in YAML)")
+    if not _ACCOUNT_ID.fullmatch(value):
+        raise ValueError(f"{quoted(value)} is not a 12-digit AWS account ID (quote it in YAML)")
     return value
 
 
@@ -137,7 +162,7 @@ def _no_duplicates(values: list, key=lambda item: item) -> list:
     for item in values:
         marker = key(item)
         if marker in seen:
-            raise ValueError(f"duplicate entry {marker!r}")
+            raise ValueError(f"duplicate entry {quoted(marker)}")
         seen.add(marker)
     return values
 
@@ -283,16 +308,47 @@ class CardData(_Strict):
 
 
 def _check_id(value: str, info: ValidationInfo) -> str:
-    if not _CHECK_ID.match(value):
-        raise ValueError(f"{value!r} is not a data-handling check ID (CKV_DH_nnn)")
+    if not _CHECK_ID.fullmatch(value):
+        raise ValueError(f"{quoted(value)} is not a data-handling check ID (CKV_DH_nnn)")
     if value not in CATALOGUE:
-        _warn(info, f"{value} names no check of this version (known: {', '.join(CATALOGUE)})")
+        _warn(info, f"{quoted(value)} names no check of this version (known: {', '.join(CATALOGUE)})")
+    return value
+
+
+def names_something(glob: str) -> bool:
+    """Whether an address glob names a module or a resource literally (docs/policy-map.md, "Waivers").
+
+    Segments are read as Terraform reads an address: `module` NAME, `data` TYPE NAME, or TYPE NAME; a
+    segment in the place of a module or resource NAME must hold, before any instance key, at least one
+    character that is not a wildcard. "*", "*.*", "aws_s3_bucket.*" and "module.*.*" name nothing."""
+    segments = [segment.split("[", 1)[0] for segment in split_address(glob)]
+    index = 0
+    while index < len(segments):
+        if segments[index] == "module":
+            name_at = index + 1
+        elif segments[index] == "data":
+            name_at = index + 2
+        else:
+            name_at = index + 1
+        if name_at < len(segments) and segments[name_at].strip("*?"):
+            return True
+        index = name_at + 1
+    return False
+
+
+def _named_resource(value: str) -> str:
+    if not names_something(value):
+        raise ValueError(
+            f"{quoted(value)} is a blanket waiver: it names no module or resource, so it would waive the check "
+            'for every resource; name the resource or module (e.g. "aws_s3_bucket.legacy_exports", '
+            '"module.payments.*", "aws_s3_bucket.legacy_*")'
+        )
     return value
 
 
 class Waiver(_Strict):
     check: Annotated[StrictStr, AfterValidator(_check_id)]
-    resource: AddressGlob
+    resource: Annotated[AddressGlob, AfterValidator(_named_resource)]
     reason: Name
     expires: dt.date = Field(strict=False)
 
@@ -322,12 +378,14 @@ def _normalise(text: str) -> str:
 
 class PolicyMap(_Strict):
     version: Literal[1]
+    # How far ahead of today (UTC) a waiver may expire; declared before `waivers`, which it validates.
+    waiver_max_days: StrictInt = Field(default=DEFAULT_WAIVER_MAX_DAYS, gt=0)
 
     @field_validator("version", mode="before")
     @classmethod
     def _integer_version(cls, value: object) -> object:
         if type(value) is not int:  # refuse true and 1.0, which compare equal to 1
-            raise ValueError(f"input should be 1 (the integer), got {value!r}")
+            raise ValueError(f"input should be 1 (the integer), got {quoted(value)}")
         return value
     classification: Classification = Field(default_factory=Classification)
     residency: Residency = Field(default_factory=Residency)
@@ -341,7 +399,23 @@ class PolicyMap(_Strict):
     @field_validator("waivers")
     @classmethod
     def _unique_waivers(cls, values: list[Waiver], info: ValidationInfo) -> list[Waiver]:
-        return _no_duplicates(values, key=lambda waiver: f"{waiver.check} {waiver.resource}")
+        _no_duplicates(values, key=lambda waiver: f"{waiver.check} {waiver.resource}")
+        max_days = info.data.get("waiver_max_days")
+        if max_days is None:  # invalid itself, and reported as such
+            return values
+        # The validation context may fix "today" (tests); otherwise the UTC date of the scan.
+        today = info.context.get("today") if isinstance(info.context, dict) else None
+        today = today or today_utc()
+        horizon = dt.date.max if max_days >= (dt.date.max - today).days else today + dt.timedelta(days=max_days)
+        for index, waiver in enumerate(values):
+            if waiver.expires > horizon:
+                raise KeyedValueError(
+                    (index, "expires"),
+                    f"{waiver.expires.isoformat()} is more than waiver_max_days ({max_days}) days after today "
+                    f"({today.isoformat()}, UTC): the latest allowed is {horizon.isoformat()}; renew the waiver "
+                    "when it expires instead",
+                )
+        return values
 
     @field_validator("checks")
     @classmethod
@@ -349,7 +423,7 @@ class PolicyMap(_Strict):
         for check_id, setting in values.items():
             spec = CATALOGUE.get(check_id)
             if spec is None:
-                raise ValueError(f"{check_id!r} is not a check of this version (known: {', '.join(CATALOGUE)})")
+                raise ValueError(f"{quoted(check_id)} is not a check of this version (known: {', '.join(CATALOGUE)})")
             record = setting.clause
             if record and (
                 _normalise(record.section) != _normalise(spec.clause.section)
@@ -357,7 +431,7 @@ class PolicyMap(_Strict):
             ):
                 raise ValueError(
                     f"{check_id} enforces {spec.clause.cite()}; the map records a different clause "
-                    f"({record.section!r}: {record.quote!r})"
+                    f"({quoted(record.section)}: {quoted(record.quote)})"
                 )
         return values
 

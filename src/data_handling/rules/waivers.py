@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from data_handling.model.addresses import address_matches
-from data_handling.policy.schema import PolicyMap, Waiver
+from data_handling.policy.schema import PolicyMap, Waiver, today_utc
+
+__all__ = ["WaiverMatch", "match_waiver", "today_utc"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,3 @@ def match_waiver(policy: PolicyMap, check_id: str, address: str, today: dt.date)
         active=max(active, key=lambda w: w.expires) if active else None,
         expired=max(expired, key=lambda w: w.expires) if expired else None,
     )
-
-
-def today_utc() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
