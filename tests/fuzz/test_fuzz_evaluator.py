@@ -77,6 +77,12 @@ text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size
     lambda s: s.replace("\\", "\\\\").replace('"', '\\"'))
 
 
+def _one_of(items: list[str]) -> st.SearchStrategy[str]:
+    """sampled_from, without the sample in the strategy's repr (some of these strings are long, and Hypothesis
+    builds reprs of strategies nested in a recursive one)."""
+    return st.integers(0, len(items) - 1).map(items.__getitem__)
+
+
 def _template(parts: list[str]) -> str:
     return '"' + "".join(parts) + '"'
 
@@ -110,7 +116,7 @@ def _expressions(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 leaves = st.one_of(numbers.map(str), text.map(lambda s: f'"{s}"'), references,
-                   st.sampled_from(["null", "true", "false", "[]", "{}"]), st.sampled_from(HOSTILE))
+                   st.sampled_from(["null", "true", "false", "[]", "{}"]), _one_of(HOSTILE))
 grammar = st.recursive(leaves, _expressions, max_leaves=12)
 
 
@@ -301,8 +307,8 @@ def test_any_tf_file_ends_in_an_evaluation_or_a_failed_root(data: st.DataObject)
     if shape in ("mutated", "both"):
         text = _token_mutation(text, data)
     if shape in ("hostile", "both"):
-        text += "\n" + "\n".join(data.draw(st.lists(st.sampled_from(HOSTILE_BLOCKS), min_size=1, max_size=3,
-                                                    unique=True), label="hostile"))
+        text += "\n" + "\n".join(data.draw(st.lists(_one_of(HOSTILE_BLOCKS), min_size=1, max_size=3, unique=True),
+                                            label="hostile"))
     if shape == "generated":
         text = "locals {\n" + "".join(f"  {name} = {value}\n" for name, value in data.draw(
             st.lists(st.tuples(names, grammar), max_size=5), label="locals")) + "}\n"
@@ -401,7 +407,7 @@ def test_perturbations_that_cannot_change_the_answer_never_give_a_different_know
         for position, index in enumerate(order):  # the same blocks, reordered and spread over files
             with (root / f"main_{position % files}.tf").open("a") as handle:
                 handle.write(chunks[index].rstrip("\n") + "\n\n")
-        for number, addition in enumerate(data.draw(st.lists(st.sampled_from(UNRELATED), max_size=4, unique=True),
+        for number, addition in enumerate(data.draw(st.lists(_one_of(UNRELATED), max_size=4, unique=True),
                                                      label="additions")):
             (root / f"fz_{number}.tf").write_text(addition)
         if data.draw(st.booleans(), label="comments"):
