@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(
     "ci",
-    max_examples=60,
+    max_examples=100,
     deadline=timedelta(seconds=2),
     derandomize=True,
     database=None,
