@@ -74,7 +74,7 @@ def test_unreadable_or_empty_input_exits_two(tmp_path):
 
 def test_malformed_hcl_exits_two():
     done = cli("scan", str(FIXTURES / "malformed"), "--policy-map", str(POLICY_MAP))
-    _assert_one_line_error(done, "could not parse", "malformed/main.tf")
+    _assert_one_line_error(done, "is not valid HCL", "malformed/main.tf")
 
 
 def test_a_raising_rule_exits_two():

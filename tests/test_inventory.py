@@ -299,7 +299,7 @@ def test_bad_plan_and_malformed_terraform_exit_two(tmp_path):
     not_a_plan.write_text('{"hello": "world"}')
     _one_line_error(run("inventory", str(not_a_plan), "--policy-map", str(POLICY_MAP)), str(not_a_plan))
     _one_line_error(run("inventory", "tests/fixtures/malformed", "--policy-map", str(POLICY_MAP)),
-                    "could not parse", "malformed/main.tf")
+                    "is not valid HCL", "malformed/main.tf")
 
 
 def test_no_check_ran_is_an_error_not_an_empty_map(tmp_path):

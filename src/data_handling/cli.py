@@ -10,7 +10,6 @@ models the checks evaluated: 0 on success, 2 on the same errors.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from data_handling.output import findings as output_findings
 from data_handling.output import inventory as data_inventory
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load
+from data_handling.safe_text import one_line
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 OUTPUTS = ("cli", "json", "sarif")
@@ -103,29 +103,83 @@ def _pin_evaluation_inputs(args: argparse.Namespace) -> None:
         os.environ.pop(inputs.ENV_WORKSPACE, None)
 
 
-def _refuse_missing_modules(allow: bool) -> None:
-    """A module whose source is not on disk leaves its resources unchecked: the scan cannot be trusted."""
-    from data_handling.checkov_adapter.state import models_used
-
-    missing = sorted({module for model in models_used() for module in model.missing_modules})
+def _refuse_missing_modules(allow: bool, target: Path) -> None:
+    """A module whose source is not on disk leaves its resources unchecked: the scan cannot be trusted. So does a
+    root the evaluator could not read, even when no check was handed a resource of it."""
+    missing, failed = [], {}
+    for model in _models_of_every_root(target):
+        missing += model.missing_modules
+        failed.update(model.failed_roots)
+    if failed:
+        root, why = sorted(failed.items())[0]
+        raise ScanError(f"the Terraform of {one_line(root)} could not be evaluated: {one_line(why, limit=400)}")
+    missing = sorted(set(missing))
     if not missing:
         return
     local = [module for module in missing if "source './" in module or "source '../" in module]
     if local or not allow:
-        raise ScanError(f"module {missing[0]} could not be read ({len(missing)} in all), so its resources were not "
-                        "checked: run terraform init (or terraform get) first"
-                        + ("" if local else ", or pass --allow-missing-modules for a local run"))
+        first = one_line((local or missing)[0], limit=400)
+        raise ScanError(f"module {first} could not be read ({len(missing)} in all), so its resources were not "
+                        "checked" + ("" if local else ": run terraform init (or terraform get) first, or pass "
+                                     "--allow-missing-modules for a local run"))
     for module in missing:
-        print(f"data-handling: warning: module {module} is not available locally; its resources were not checked "
-              "(--allow-missing-modules)", file=sys.stderr)
+        print(f"data-handling: warning: module {one_line(module)} is not available locally; its resources were not "
+              "checked (--allow-missing-modules)", file=sys.stderr)
+
+
+def _models_of_every_root(target: Path) -> list:
+    """The models the checks used, and a model of every root no check was handed a resource of (a root whose
+    only module call cannot be loaded has nothing for checkov to hand a check)."""
+    from data_handling.checkov_adapter.input_tree import skipped_paths
+    from data_handling.checkov_adapter.state import models_used
+    from data_handling.model.graph_source import build_from_roots
+    from data_handling.model.hcl.roots import calling_roots, has_terraform, module_callers
+
+    models = models_used()
+    if _is_plan(target):
+        return models
+    covered = {os.path.realpath(resource.root_dir) for model in models for resource in model.resources}
+    covered |= {os.path.realpath(root) for model in models for root in model.failed_roots}
+    top = target.resolve() if target.is_dir() else target.resolve().parent
+    callers = module_callers(top)
+    skipped = skipped_paths()
+    roots: set[Path] = set()
+    for directory, subdirectories, _ in os.walk(top):
+        subdirectories[:] = [d for d in subdirectories if not d.startswith(".") and
+                             os.path.abspath(os.path.join(directory, d)) not in skipped]
+        if has_terraform(Path(directory)):
+            roots |= calling_roots(Path(directory), callers)
+        if not target.is_dir():
+            break
+    unseen = sorted(str(root) for root in roots if str(root) not in covered)
+    return models + ([build_from_roots(unseen)] if unseen else [])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from data_handling.checkov_adapter.isolation import scrub_environment
+
+    # Before checkov is imported: some of its settings are read at import time (checkov_adapter/isolation.py).
+    ignored = scrub_environment()
     args = build_parser().parse_args(argv)
+    if ignored:
+        print(f"data-handling: note: ignoring checkov's configuration variables {one_line(', '.join(ignored))}: "
+              "the data-handling CLI sets every checkov option itself", file=sys.stderr)
     try:
         return inventory(args) if args.command == "inventory" else scan(args)
     except (ScanError, PolicyMapError) as error:
-        print(f"data-handling: error: {error}", file=sys.stderr)
+        print(f"data-handling: error: {one_line(error, limit=2000)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("data-handling: error: interrupted; the scan did not finish", file=sys.stderr)
+        return EXIT_ERROR
+    except BaseException as error:  # fail closed: exit 1 means "findings", exit 0 "clean"; anything else is 2
+        import traceback
+
+        if os.environ.get("DATA_HANDLING_DEBUG"):
+            traceback.print_exc()
+        print(f"data-handling: error: internal error, the scan could not be trusted: "
+              f"{one_line(f'{type(error).__name__}: {error}', limit=500)} (set DATA_HANDLING_DEBUG=1 for the "
+              "traceback, and report it)", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -136,7 +190,7 @@ def scan(args: argparse.Namespace) -> int:
     loaded, target = _prepare(args)
     reports = _run_checkov(target, args, loaded)
     destinations.verify_checkov_files(checkov_files)  # checkov logs a failed write and goes on
-    _refuse_missing_modules(args.allow_missing_modules)
+    _refuse_missing_modules(args.allow_missing_modules, target)
     verdict = _verdict(reports, loaded, args.with_builtin_checks)
     _write_own_outputs(reports, target, args, loaded)
     return verdict
@@ -153,7 +207,7 @@ def inventory(args: argparse.Namespace) -> int:
                                  with_builtin_checks=False)
     reports = _run_checkov(target, as_scan, loaded, quiet=True)
     _refuse_parse_failures(reports)
-    _refuse_missing_modules(args.allow_missing_modules)  # a map without a module's resources is not the map
+    _refuse_missing_modules(args.allow_missing_modules, target)  # a map without a module's resources is not the map
     models = models_used()
     if not models and _scanned_aws(reports):
         raise ScanError("no data-handling check evaluated the scanned resources, so there is no model to list "
@@ -176,6 +230,7 @@ def _prepare(args: argparse.Namespace) -> tuple[LoadedPolicy, Path]:
     for warning in loaded.warnings:
         print(f"data-handling: warning: {loaded.path}: {warning}", file=sys.stderr)
     target = _scan_target(Path(args.path))
+    _survey(target, output_findings.repository_root(target, getattr(args, "repo_root", None)))
     # The checks run inside checkov and find the map through the environment: pin them to this one.
     os.environ[ENV_VAR] = str(Path(loaded.path).resolve())
     _pin_evaluation_inputs(args)
@@ -184,27 +239,61 @@ def _prepare(args: argparse.Namespace) -> tuple[LoadedPolicy, Path]:
 
 def _scan_target(path: Path) -> Path:
     if not path.exists():
-        raise ScanError(f"{path}: no such file or directory")
+        raise ScanError(f"{one_line(path)}: no such file or directory")
     if not os.access(path, os.R_OK):
-        raise ScanError(f"{path}: not readable")
+        raise ScanError(f"{one_line(path)}: not readable")
     if path.is_dir():
-        if not any(path.rglob("*.tf")):
-            raise ScanError(f"{path}: no Terraform (.tf) files found; nothing would be checked")
-    elif path.suffix == ".json":
+        return path  # surveyed in _survey: every directory and Terraform file under it must be readable
+    if not path.is_file():
+        raise ScanError(f"{one_line(path)}: not a regular file")
+    if _is_plan(path):
         try:
             load_plan(str(path))  # refuse a file that is not a plan before checkov skips it silently
         except PlanError as error:
             raise ScanError(str(error)) from None
-    elif path.suffix != ".tf":
-        raise ScanError(f"{path}: not a Terraform directory, .tf file or plan JSON")
+    elif not path.name.endswith((".tf", ".tf.json")):
+        raise ScanError(f"{one_line(path)}: not a Terraform directory, .tf or .tf.json file, or plan JSON")
     return path
 
 
+def _is_plan(path: Path) -> bool:
+    return path.suffix == ".json" and not path.name.endswith(".tf.json")
+
+
+def _survey(target: Path, repo_root: Path) -> None:
+    """Before checkov reads the tree: what cannot be read stops the scan, what must not be read is skipped."""
+    from data_handling.checkov_adapter.input_tree import guard_checkov, survey
+    from data_handling.checkov_adapter.state import ENV_SCAN_ROOTS
+
+    if _is_plan(target):
+        return
+    tree = survey(target, repo_root)
+    for path, why in sorted(tree.skipped.items()):
+        print(f"data-handling: warning: skipped {one_line(path)}: {why}", file=sys.stderr)
+    if target.is_dir() and not _holds_configuration(target, tree.skipped):
+        raise ScanError(f"{one_line(target)}: no Terraform (.tf or .tf.json) files found; nothing would be checked")
+    guard_checkov(tree)
+    # checkov's terraform_json runner names files relative to the scanned directory (-d) or the working one (-f)
+    os.environ[ENV_SCAN_ROOTS] = str(target.resolve()) if target.is_dir() else os.getcwd()
+
+
+def _holds_configuration(target: Path, skipped: dict[str, str]) -> bool:
+    for directory, subdirectories, files in os.walk(target):
+        subdirectories[:] = [d for d in subdirectories if d != ".git"]
+        if any(name.endswith((".tf", ".tf.json")) and os.path.abspath(os.path.join(directory, name)) not in skipped
+               for name in files):
+            return True
+    return False
+
+
 def _checkov_arguments(target: Path, args: argparse.Namespace) -> list[str]:
-    framework = "terraform_plan" if target.suffix == ".json" else "terraform"
+    # Terraform JSON (.tf.json) is read by checkov's terraform_json runner; the checks evaluate it in the same
+    # model as HCL (checkov_adapter/base.py).
+    frameworks = (["terraform_plan"] if _is_plan(target) else ["terraform_json"] if target.name.endswith(".tf.json")
+                  else ["terraform", "terraform_json"] if target.is_dir() else ["terraform"])
     # A path that starts with "-" would read as an option to checkov: "./-h" is the same directory.
     path = str(target) if not str(target).startswith("-") else os.path.join(".", str(target))
-    arguments = ["-d" if target.is_dir() else "-f", path, "--framework", framework,
+    arguments = ["-d" if target.is_dir() else "-f", path, "--framework", *frameworks,
                  "--external-checks-dir", str(checks_dir()), "--skip-download", "--quiet", "--compact"]
     if args.repo_root_for_plan_enrichment:
         arguments += ["--repo-root-for-plan-enrichment", args.repo_root_for_plan_enrichment]
@@ -229,19 +318,27 @@ def _wants_sarif(args: argparse.Namespace) -> bool:
 
 
 def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy, quiet: bool = False) -> list:
-    from checkov.main import Checkov
-
+    from data_handling.checkov_adapter.isolation import run_checkov
     from data_handling.checkov_adapter.state import run_record
 
     run_record.reset()
-    os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
-    checkov = Checkov(_checkov_arguments(target, args))
-    if _checkov_outputs(args) and not quiet:
-        checkov.run()
-    else:  # only our SARIF (or the data map) was asked for: checkov's console output would corrupt it on stdout
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            checkov.run()
-    return list(checkov.scan_reports)
+    # Only our SARIF (or the data map) was asked for: checkov's console output would corrupt it on stdout.
+    return run_checkov(_checkov_arguments(target, args), quiet=quiet or not _checkov_outputs(args),
+                       amend=lambda reports: _name_json_resources(reports, run_record.json_addresses))
+
+
+def _name_json_resources(reports: list, addresses: dict[tuple[str, str, str], str]) -> None:
+    """Checkov's terraform_json runner names every resource "resource.<name>"; our outputs use its address."""
+    for report in reports:
+        if getattr(report, "check_type", "") != "terraform_json":
+            continue
+        for record in (*report.failed_checks, *report.passed_checks, *report.skipped_checks):
+            name = record.resource.split(".", 1)[-1]
+            address = addresses.get((record.check_id, record.file_path, name))
+            if address:
+                report.resources.discard(f"{record.file_path}:{record.resource}")
+                record.resource = address
+                report.resources.add(f"{record.file_path}:{address}")
 
 
 def _write_own_outputs(reports: list, target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> None:
@@ -280,10 +377,15 @@ def _data_map_table(args: argparse.Namespace, loaded: LoadedPolicy, repo_root: P
 
 
 def _refuse_parse_failures(reports: list) -> None:
-    parse_failures = sorted({path for report in reports for path in report.parsing_errors})
+    from data_handling.checkov_adapter.input_tree import describe_parse_failure, skipped_paths
+
+    skipped = skipped_paths()
+    parse_failures = sorted({path for report in reports for path in report.parsing_errors
+                             if os.path.abspath(path) not in skipped})
     if parse_failures:
-        raise ScanError(f"could not parse {', '.join(parse_failures)}: fix the Terraform syntax (nothing in "
-                        "those files was checked)")
+        more = f" ({len(parse_failures)} files in all)" if len(parse_failures) > 1 else ""
+        raise ScanError(f"{describe_parse_failure(parse_failures[0])}{more}; nothing in "
+                        f"{'those files' if more else 'it'} was checked")
 
 
 def _scanned_aws(reports: list) -> bool:

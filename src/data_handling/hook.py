@@ -10,14 +10,15 @@ inside another scanned root are covered by it (checkov scans directories recursi
 from __future__ import annotations
 
 import argparse
-import re
+import os
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from data_handling.model.hcl.roots import calling_roots, has_terraform, module_callers
+
 TERRAFORM_SUFFIXES = (".tf", ".tfvars", ".tf.json", ".tfvars.json")
-_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,40 +46,17 @@ def roots_for(files: Iterable[str], repository: Path) -> list[Path]:
     callers = module_callers(repository)
     roots: set[Path] = set()
     for directory in changed:
-        roots |= _calling_roots(directory, callers, frozenset())
+        roots |= calling_roots(directory, callers)
     kept: list[Path] = []
     for root in sorted(roots, key=lambda path: len(path.parts)):
-        if not any(root.is_relative_to(outer) for outer in kept) and any(root.rglob("*.tf")):
+        if not any(root.is_relative_to(outer) for outer in kept) and _holds_terraform(root):
             kept.append(root)
     return sorted(kept)
 
 
-def module_callers(repository: Path) -> dict[Path, set[Path]]:
-    """Local module directory -> the directories whose Terraform calls it with a relative `source`."""
-    callers: dict[Path, set[Path]] = {}
-    for tf_file in repository.resolve().rglob("*.tf"):
-        if any(part.startswith(".") or part == "node_modules"
-               for part in tf_file.relative_to(repository.resolve()).parts[:-1]):
-            continue  # .terraform/ (downloaded modules), .git/, other tools' caches
-        try:
-            text = tf_file.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for source in _LOCAL_SOURCE.findall(text):
-            module = (tf_file.parent / source).resolve()
-            if module.is_dir() and module != tf_file.parent and any(module.glob("*.tf")):
-                callers.setdefault(module, set()).add(tf_file.parent)
-    return callers
-
-
-def _calling_roots(directory: Path, callers: dict[Path, set[Path]], seen: frozenset[Path]) -> set[Path]:
-    parents = callers.get(directory, set()) - seen - {directory}
-    if not parents:
-        return {directory}
-    roots: set[Path] = set()
-    for parent in parents:
-        roots |= _calling_roots(parent, callers, seen | {directory})
-    return roots
+def _holds_terraform(root: Path) -> bool:
+    """A .tf or .tf.json file in the directory or below it (checkov scans directories recursively)."""
+    return any(has_terraform(Path(directory)) for directory, _, _ in os.walk(root))
 
 
 def _shown(path: Path) -> str:

@@ -15,7 +15,13 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 from data_handling.checkov_adapter import installed_modules  # noqa: F401  (registers the module loader)
-from data_handling.checkov_adapter.state import current_policy, model_for_conf, run_record
+from data_handling.checkov_adapter.state import (
+    current_policy,
+    model_for_conf,
+    model_for_written_file,
+    run_record,
+    written_file,
+)
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import Resource
 from data_handling.policy.catalogue import CATALOGUE
@@ -62,6 +68,9 @@ class DataHandlingCheck(BaseResourceCheck):
             return CheckResult.UNKNOWN  # disabled in the policy map: not reported
         self.severity = Severities[policy.severity_of(self.id)]
         try:
+            written = self._terraform_json_file()
+            if written is not None:
+                return self._scan_written(written, conf, policy)
             infra = model_for_conf(self.graph, conf)
             instances = infra.instances_for(conf)
             if instances == []:
@@ -88,6 +97,41 @@ class DataHandlingCheck(BaseResourceCheck):
             return CheckResult.UNKNOWN  # the rule does not apply to this resource: not reported
         if outcome.passed:
             if outcome.found:  # a pass with a caveat (say, rotation of an external key cannot be verified)
+                self.details = [f"Note: {outcome.found}"]
+            return CheckResult.PASSED
+        return self._failure(resource.address, outcome, policy)
+
+    def _terraform_json_file(self) -> str | None:
+        """Under checkov's terraform_json runner (a .tf.json file, no graph): the file's absolute path."""
+        file_path = self.entity_path.rsplit(":", 2)[0]
+        if self.graph is not None or not file_path.endswith(".tf.json"):
+            return None
+        found = written_file(file_path)
+        if found is None:
+            raise FileNotFoundError(f"{file_path} is not under the scanned directory")
+        return found
+
+    def _scan_written(self, file_path: str, conf: dict[str, Any], policy: PolicyMap) -> CheckResult:
+        """A resource written in Terraform JSON: evaluated in the roots that read its file, like any other."""
+        infra = model_for_written_file(file_path)
+        name = self.entity_path.rsplit(":", 2)[-1]
+        instances = infra.instances_written(file_path, self.entity_type, name)
+        if instances is None:
+            reason = "; ".join(f"{root}: {why}" for root, why in infra.failed_roots.items()) or \
+                "the evaluator did not find the block in any root that reads the file"
+            message = f"{self.entity_type}.{name} in {file_path} could not be evaluated ({reason})"
+            run_record.errors.append(message)
+            self.details = [f"{message}, so it cannot be checked.",
+                            "Fix: report this with the configuration; data-handling checks fail closed."]
+            return CheckResult.FAILED
+        if not instances:
+            return CheckResult.UNKNOWN  # no instance exists (count = 0, a module not created)
+        resource, outcome = _worst([(target, self.rule(target, infra, policy)) for target in instances])
+        run_record.json_addresses[(self.id, self.entity_path.rsplit(":", 2)[0], name)] = resource.address
+        if outcome is None:
+            return CheckResult.UNKNOWN
+        if outcome.passed:
+            if outcome.found:
                 self.details = [f"Note: {outcome.found}"]
             return CheckResult.PASSED
         return self._failure(resource.address, outcome, policy)

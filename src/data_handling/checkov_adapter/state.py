@@ -7,10 +7,12 @@ import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from data_handling.model.graph_source import build_from_graph
+from data_handling.model.graph_source import build_from_graph, build_from_roots
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
+from data_handling.model.hcl.roots import calling_roots, module_callers
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.plan_source import build_from_plan, load_plan
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load, locate
@@ -21,6 +23,10 @@ _policy_cache: dict[tuple[str, int], LoadedPolicy | PolicyMapError] = {}
 _located: dict[tuple[str | None, str], Any] = {}
 _model_cache: dict[int, tuple[Any, Infrastructure, ScanInputs]] = {}
 _plan_cache: dict[tuple[str, int], Infrastructure] = {}
+_written_cache: dict[tuple[tuple[str, ...], ScanInputs], Infrastructure] = {}
+_callers_cache: dict[str, dict[Path, set[Path]]] = {}
+# The directories the scan was started on (set by the data-handling CLI; else read from checkov's arguments).
+ENV_SCAN_ROOTS = "DATA_HANDLING_SCAN_ROOTS"
 
 
 @dataclass
@@ -30,11 +36,16 @@ class RunRecord:
     invocations: Counter[str] = field(default_factory=Counter)  # resources each check was called on
     errors: list[str] = field(default_factory=list)  # rules that raised
     models: dict[int, Infrastructure] = field(default_factory=dict)  # the models the checks used, by id
+    # checkov's terraform_json runner names a resource "resource.<name>": (check, file, name) -> its address
+    json_addresses: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def reset(self) -> None:
         self.invocations.clear()
         self.errors.clear()
         self.models.clear()
+        self.json_addresses.clear()
+        _written_cache.clear()
+        _callers_cache.clear()
 
     def used(self, model: Infrastructure) -> Infrastructure:
         self.models.setdefault(id(model), model)
@@ -108,3 +119,49 @@ def model_for(graph: Any) -> Infrastructure:
             _model_cache.clear()
         cached = _model_cache[id(graph)] = (graph, build_from_graph(graph), inputs)
     return run_record.used(cached[1])
+
+
+def scan_roots() -> list[str]:
+    """Where the scan started: checkov's terraform_json runner names files relative to it ("/main.tf.json")."""
+    from_env = os.environ.get(ENV_SCAN_ROOTS)
+    if from_env:
+        return [root for root in from_env.split(os.pathsep) if root]
+    import sys
+
+    roots = [sys.argv[i + 1] for i, argument in enumerate(sys.argv[:-1]) if argument in ("-d", "--directory")]
+    return [os.path.abspath(root) for root in roots] + [os.getcwd()]
+
+
+def written_file(scanned_file: str) -> str | None:
+    """The absolute path of a file checkov's terraform_json runner names relative to the scan root."""
+    relative = scanned_file.lstrip("/")
+    for root in scan_roots():
+        candidate = os.path.realpath(os.path.join(root, relative))
+        if os.path.isfile(candidate):
+            return candidate
+    return scanned_file if os.path.isabs(scanned_file) and os.path.isfile(scanned_file) else None
+
+
+def model_for_written_file(file_path: str) -> Infrastructure:
+    """The model of the roots whose module tree reads `file_path` (its directory, or the roots that call it as a
+    local module), evaluated as for any other scan, built once per set of roots."""
+    directory = Path(file_path).parent
+    parts = directory.parts
+    if ".terraform" in parts:  # a module terraform init installed: evaluated in the root that installed it
+        roots: tuple[str, ...] = (str(Path(*parts[:parts.index(".terraform")])),)
+        return _written_model(roots)
+    top = next((Path(root).resolve() for root in scan_roots() if directory.is_relative_to(Path(root).resolve())),
+               directory)
+    callers = _callers_cache.get(str(top))
+    if callers is None:
+        callers = _callers_cache[str(top)] = module_callers(top)
+    return _written_model(tuple(sorted(str(root) for root in calling_roots(directory, callers))))
+
+
+def _written_model(roots: tuple[str, ...]) -> Infrastructure:
+    key = (roots, current_inputs())
+    if key not in _written_cache:
+        if len(_written_cache) > 32:
+            _written_cache.clear()
+        _written_cache[key] = build_from_roots(list(roots))
+    return run_record.used(_written_cache[key])

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from data_handling.model.addresses import module_address_of, root_dir_of
-from data_handling.model.hcl.source import evaluate_roots
+from data_handling.model.hcl.source import Evaluation, evaluate_roots
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import Resource
 from data_handling.model.values import unwrap
@@ -55,7 +55,16 @@ def build_from_graph(graph: Any) -> Infrastructure:
             address=address, type=resource_type, name=name, root_dir=root_dir, module=module, config=config,
             file_path=file_path, line=int(unwrap(config.get("__start_line__")) or 0),
         ))
-    evaluation = evaluate_roots(graph_records, root_files)
+    return _infrastructure(evaluate_roots(graph_records, root_files), graph_records)
+
+
+def build_from_roots(root_dirs: list[str]) -> Infrastructure:
+    """The model of root modules read without checkov's graph (the .tf.json files checkov's terraform_json
+    runner hands the checks): the same evaluator, the same records."""
+    return _infrastructure(evaluate_roots([], {root: set() for root in root_dirs}), [])
+
+
+def _infrastructure(evaluation: Evaluation, graph_records: list[Resource]) -> Infrastructure:
     # A root the evaluator could not read keeps its graph records only so that each check can fail on them,
     # naming the reason: checkov's own rendering is never judged.
     failed = [r for r in graph_records if r.root_dir in evaluation.failed_roots]
@@ -63,4 +72,5 @@ def build_from_graph(graph: Any) -> Infrastructure:
         evaluation.resources + failed, evaluation.providers, evaluation.calls,
         instances_of=evaluation.instances_of, problems=evaluation.problems,
         missing_modules=evaluation.missing_modules, failed_roots=evaluation.failed_roots,
+        written=evaluation.written,
     )

@@ -18,8 +18,11 @@ _FIX_REGION = "set the region in the provider block (or the resource's region ar
 class Infrastructure:
     def __init__(self, resources: list[Resource], providers: list[ProviderBlock], calls: list[ModuleCall],
                  instances_of: dict[int, list[Resource]] | None = None, problems: list[str] | None = None,
-                 missing_modules: list[str] | None = None, failed_roots: dict[str, str] | None = None):
+                 missing_modules: list[str] | None = None, failed_roots: dict[str, str] | None = None,
+                 written: dict[tuple[str, str, str], list[Resource]] | None = None):
         self.resources = [r for r in resources if r.mode == "resource"]
+        # (file, type, name) of a resource block as written -> its evaluated instances (for .tf.json scans)
+        self._written = written or {}
         # id(a configuration checkov hands a check) -> the evaluated instances it stands for; [] = none exist
         self._instances_of = instances_of or {}
         self.problems = problems or []  # what kept the evaluation from being complete
@@ -65,6 +68,11 @@ class Infrastructure:
         """The evaluated instances a configuration checkov hands a check stands for: one, several (a block
         checkov did not expand), none (count = 0, an empty for_each), or None when the evaluator does not know it."""
         return self._instances_of.get(id(conf))
+
+    def instances_written(self, file_path: str, resource_type: str, name: str) -> list[Resource] | None:
+        """The evaluated instances of the resource block written in `file_path`: [] when none exist (count = 0,
+        a module not created), None when the evaluator never saw that block."""
+        return self._written.get((file_path, resource_type, name))
 
     def resource_for(self, conf: dict[str, Any], file_path: str | None = None) -> Resource | None:
         """The resource whose configuration checkov hands a check (the same dict object in HCL scans)."""

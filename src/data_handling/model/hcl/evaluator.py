@@ -64,6 +64,10 @@ class TooLarge(Exception):
     """The root module tree exceeds a bound: it is not evaluated, and the scan is untrusted."""
 
 
+def _written_key(block: WrittenBlock) -> tuple[str, str, str]:
+    return os.path.abspath(block.file_path), block.labels[0], block.labels[-1]
+
+
 @dataclass
 class ResourceInstance:
     """One instance of a resource or data block (`aws_s3_bucket.b["x"]`), evaluated."""
@@ -130,6 +134,8 @@ class Tree:
         self.installed_calls: set[str] = set()  # module call keys read from .terraform/modules
         self.instances: dict[str, ResourceInstance] = {}  # address -> instance (resources and data sources)
         self.blocks: dict[str, list[ResourceInstance]] = {}  # address without instance keys -> instances
+        # (file, type, name) of a resource block as written -> its instances in every module instance
+        self.written: dict[tuple[str, str, str], list[ResourceInstance]] = {}
         self.modules: dict[str, ModuleInstance] = {}
         self.calls: list[ModuleCallInfo] = []
         self.providers: list[ProviderInfo] = []
@@ -177,9 +183,11 @@ class Tree:
                                                module.evaluate_body(block.body, {}, "", skip={"alias"}),
                                                block.file_path, block.line))
         for block in module.files.resources:
+            written = self.written.setdefault(_written_key(block), []) if block.kind == "resource" else []
             for instance in module.resource_instances(block):
                 self.instances[instance.address] = instance
                 self.blocks.setdefault(strip_keys(instance.address), []).append(instance)
+                written.append(instance)
             if not module.resource_instances(block):
                 self.blocks.setdefault(strip_keys(module.resource_address(block, None)), [])
         for name, block in module.files.modules.items():
@@ -198,6 +206,8 @@ class Tree:
         for block in files.resources:
             local = ".".join(block.labels) if block.kind == "resource" else "data." + ".".join(block.labels)
             self.blocks.setdefault(f"{module_address}.{local}", [])
+            if block.kind == "resource":
+                self.written.setdefault(_written_key(block), [])
         for name, block in files.modules.items():
             source = _one(block.body.get("source"))
             if not isinstance(source, str):
@@ -399,6 +409,9 @@ class ModuleInstance:
                                       "(run terraform init so .terraform/modules holds it)")
             return children
         files = load_module(directory)
+        if not files.files:  # an empty directory is a module Terraform cannot load: a submodule not checked out?
+            self.tree.missing_modules.append(f"{call_address} (source {source!r}: {directory} holds no .tf or "
+                                             ".tf.json files; a git submodule not checked out?)")
         for key, bindings, expanded in self._expansion(block.body, f"module {call_address}"):
             address = call_address + (_key_text(key) if expanded and key is not None else "")
             children.append(ModuleInstance(self.tree, address, files, self, block, bindings,

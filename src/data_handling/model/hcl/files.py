@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from data_handling.model.raw_hcl import parsed
@@ -44,15 +45,28 @@ class ModuleFiles:
     unreadable: list[str] = field(default_factory=list)
 
 
+# The repository root the CLI confines the scan to: a symlink in the tree that resolves outside it is not read.
+CONFINE_ENV = "DATA_HANDLING_CONFINE_TO"
+
+
+def outside_confinement(path: str, root: Path) -> bool:
+    """Whether `path`, inside the tree, resolves to somewhere outside `root` (through a symlink)."""
+    real = Path(os.path.realpath(path))
+    return not real.is_relative_to(root.resolve()) and Path(os.path.abspath(path)).is_relative_to(root.resolve())
+
+
 def terraform_files(directory: str) -> tuple[str, ...]:
-    """The configuration files Terraform reads in a directory, in its order (lexical), overrides last."""
+    """The configuration files Terraform reads in a directory, in its order (lexical), overrides last. Only
+    regular files: a FIFO would block the reader, and a symlink leaving the confinement root is not read."""
     try:
         names = sorted(os.listdir(directory))
     except OSError:
         return ()
     chosen = [name for name in names if name.endswith((".tf", ".tf.json")) and not name.startswith(".")]
+    confine = os.environ.get(CONFINE_ENV)
     return tuple(os.path.join(directory, name) for name in chosen
-                 if os.path.isfile(os.path.join(directory, name)))
+                 if os.path.isfile(os.path.join(directory, name))
+                 and not (confine and outside_confinement(os.path.join(directory, name), Path(confine))))
 
 
 def load_module(directory: str, files: tuple[str, ...] | None = None) -> ModuleFiles:

@@ -34,6 +34,8 @@ class Evaluation:
     failed_roots: dict[str, str] = field(default_factory=dict)  # root -> why it could not be evaluated
     problems: list[str] = field(default_factory=list)
     missing_modules: list[str] = field(default_factory=list)
+    # (file, type, name) of a resource block as written -> its evaluated instances, in every root
+    written: dict[tuple[str, str, str], list[Resource]] = field(default_factory=dict)
 
 
 def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[str]],
@@ -74,6 +76,9 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
         record.references = [(label, records[(root_dir, target)]) for label, target in instance.references
                              if (root_dir, target) in records and target != record.address]
     evaluation.resources = list(records.values())
+    for root_dir, tree in trees.items():
+        for key, instances in tree.written.items():
+            evaluation.written.setdefault(key, []).extend(records[(root_dir, i.address)] for i in instances)
     matched: set[int] = set()
     for resource in graph_resources:
         tree = trees.get(resource.root_dir)
