@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -127,6 +128,14 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     ("prior-state-resource-null", _set("prior_state", {"values": {"root_module": {"resources": [None]}}}),
      ("prior_state.values.root_module.resources[0]",)),
     ("terraform-version-number", _set("terraform_version", 1), ("terraform_version",)),
+    # Found by tests/fuzz/test_fuzz_plan.py: each crashed checkov's plan parser
+    ("after-missing", _delete("resource_changes.0.change.after"), ("resource_changes[0].change.after: missing",)),
+    ("provider-expressions-null", _set("configuration.provider_config.aws.expressions", None),
+     ("configuration.provider_config.aws.expressions: expected an object, got null",)),
+    ("expression-scalar", _set("configuration.root_module.resources.0.expressions.bucket", "scratch"),
+     ("configuration.root_module.resources[0].expressions.bucket",)),
+    ("planned-resources-null", _set("planned_values.root_module.resources", None),
+     ("planned_values.root_module.resources: expected an array, got null",)),
     ("duplicate-address", lambda plan: plan["resource_changes"].append(copy.deepcopy(plan["resource_changes"][0])),
      ("appears twice",)),
 ]
@@ -177,17 +186,27 @@ def _with_raw_value(text: str) -> str:
 
 
 @pytest.mark.parametrize(("content", "fragments"), [
-    ("[" * 100_000 + "]" * 100_000, ("nested deeper than 256",)),
-    (_with_raw_value("[" * 100_000 + "]" * 100_000), ("nested deeper than 256",)),
-    (_with_raw_value("[" * 300 + "]" * 300), ("nested deeper than 256",)),  # parses, but too deep for the readers
+    ("[" * 100_000 + "]" * 100_000, ("nested deeper than 100",)),
+    (_with_raw_value("[" * 100_000 + "]" * 100_000), ("nested deeper than 100",)),
+    # json parses it, but checkov's YAML loader stops at about 200 (and skips the file)
+    (_with_raw_value("[" * 199 + "]" * 199), ("nested deeper than 100",)),
     (_with_raw_value("NaN"), ("NaN is not a JSON value",)),
+    (BASE.read_text().replace('"assume_role_policy": "{}"', '"assume_role_policy": "' + "[" * 5000 + "]" * 5000 + '"'),
+     ("JSON in a string nested deeper than 100",)),  # a policy document checkov and the model json.loads
     (BASE.read_text().replace('"format_version"', '"planned_values": {}, "format_version"', 1), ("appears twice",)),
     (BASE.read_text().replace('"aws_s3_bucket.no_class"', '"aws_s3_bucket.no_class\\ud800"', 1),
-     ("unpaired surrogate",)),
+     ("surrogate",)),
+    # Valid JSON that checkov's YAML loader cannot read: plain checkov skips the file (exit 0)
+    (BASE.read_text().replace('"aws_s3_bucket.no_class"', '"aws_s3_bucket.no_class\\ud83d\\ude00"', 1),
+     ("surrogate", "checkov cannot read it")),
+    (BASE.read_text().replace('"aws_s3_bucket.no_class"', '"aws_s3_bucket.no_class\x80"', 1),
+     ("U+0080", "checkov cannot read it")),
     (BASE.read_text()[:5000], ("not JSON",)),  # truncated: plain checkov skips it and exits 0
     ('{"format_version": "1.2", "resource_changes": [], "terraform_version": "1.11.4", "x": 1' + "9" * 5000 + "}",
      ("not JSON",)),  # an integer literal past Python's conversion limit
-], ids=["deep-array", "deep-value", "300-deep", "nan", "duplicate-key", "surrogate", "truncated", "huge-integer"])
+], ids=["deep-array", "deep-value", "199-deep", "nan", "deep-policy-string", "duplicate-key", "surrogate",
+     "surrogate-pair", "c1-control",
+     "truncated", "huge-integer"])
 def test_json_a_reader_would_choke_on_is_refused(tmp_path: Path, content: str, fragments):
     path = tmp_path / "plan.json"
     path.write_text(content, encoding="utf-8")
@@ -199,6 +218,12 @@ def test_a_plan_too_large_to_parse_is_refused_before_reading(tmp_path: Path):
     with open(path, "wb") as handle:  # sparse: no disk space used
         handle.truncate(3 * 1024**3)
     _assert_refused(_scan(path), "too large to scan")
+
+
+def test_a_fifo_named_like_a_plan_is_refused_without_blocking(tmp_path: Path):
+    path = tmp_path / "plan.json"
+    os.mkfifo(path)  # no writer: reading it would block for ever
+    _assert_refused(_scan(path), "not a regular file")
 
 
 def test_hostile_text_in_a_json_path_stays_on_one_bounded_line(tmp_path: Path):

@@ -18,14 +18,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from typing import Any
 
 from data_handling.safe_text import one_line, quoted
 
 # Terraform's plans nest about 16 deep; resources with recursive blocks (WAF statements) go a few dozen
-# deeper. Past this, a recursive reader (json, checkov's plan parser, the model) could exhaust the stack.
-MAX_DEPTH = 256
+# deeper. Past this, a recursive reader could exhaust the stack: checkov's YAML loader fails at about 200
+# nested arrays (and checkov then skips the file), json.loads at about 1,000.
+MAX_DEPTH = 100
 # A real plan of a large estate can be hundreds of MB; beyond this, parsing it would exhaust the runner's memory
 # long before a check ran.
 MAX_BYTES = 2 * 1024**3
@@ -41,18 +43,15 @@ def read_plan_document(path: str) -> Any:
     """The parsed JSON of `path`: bounded in size and depth, without duplicate keys or non-JSON constants."""
     name = one_line(path)
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            raise PlanError(f"{name}: too large to scan ({size:,} bytes; the limit is {MAX_BYTES:,})")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        data = _read_bounded(path, name)
     except OSError as error:
         raise PlanError(f"{name}: cannot be read: {error.strerror or error}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # checkov accepts a byte-order mark (PowerShell writes one)
     except UnicodeDecodeError as error:
         raise PlanError(f"{name}: not JSON: not UTF-8 text (byte {error.start})") from None
     del data
+    _check_yaml_readable(text, name)
     try:
         document = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
@@ -68,6 +67,50 @@ def read_plan_document(path: str) -> Any:
         raise PlanError(f"{name}: not JSON: {one_line(error)}") from None
     _check_depth_and_text(document, name)
     return document
+
+
+def _read_bounded(path: str, name: str) -> bytes:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is read, in chunks, so neither
+    # /dev/zero nor a file that grows after the size check can make the read unbounded.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise PlanError(f"{name}: not a regular file")
+        if status.st_size > MAX_BYTES:
+            raise PlanError(f"{name}: too large to scan ({status.st_size:,} bytes; the limit is {MAX_BYTES:,})")
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := handle.read(1 << 24):
+            total += len(chunk)
+            if total > MAX_BYTES:
+                raise PlanError(f"{name}: too large to scan (more than {MAX_BYTES:,} bytes)")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# checkov reads a plan with its YAML loader. Text that is valid JSON but not readable as YAML makes checkov
+# skip the file (exit 0 under plain checkov); Terraform (Go's encoding/json) writes neither of these.
+_NOT_YAML_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
+
+
+def _check_yaml_readable(text: str, name: str) -> None:
+    def where(position: int) -> str:
+        line = text.count("\n", 0, position) + 1
+        return f"line {line} column {position - (text.rfind(chr(10), 0, position) + 1) + 1}"
+
+    found = _NOT_YAML_PRINTABLE.search(text)
+    if found:
+        raise PlanError(f"{name}: not JSON that Terraform writes: character U+{ord(found.group()):04X} at "
+                        f"{where(found.start())} (checkov cannot read it)")
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        start = backslashes = match.start()
+        while backslashes > 0 and text[backslashes - 1] == "\\":
+            backslashes -= 1
+        if (start - backslashes) % 2 == 0:  # the backslash is not itself escaped
+            raise PlanError(f"{name}: not JSON that Terraform writes: a \\u escape of a UTF-16 surrogate at "
+                            f"{where(start)} (checkov cannot read it)")
 
 
 class _Refused(ValueError):
@@ -104,6 +147,22 @@ def _check_depth_and_text(document: Any, name: str) -> None:
             stack.extend((item, depth + 1) for item in value)
         elif isinstance(value, str):
             _check_text(value, name)
+            if value[:1] in "[{" and _embedded_depth(value) + depth > MAX_DEPTH:
+                # A policy document held as a string: checkov and the model parse it with json.loads
+                raise PlanError(f"{name}: not a Terraform plan: JSON in a string nested deeper than {MAX_DEPTH} "
+                                "levels")
+
+
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _embedded_depth(text: str) -> int:
+    """How deep the brackets in `text` nest (an upper bound on its depth as JSON: brackets in strings count)."""
+    depth = deepest = 0
+    for char in _BRACKETS.sub("", text):
+        depth = depth + 1 if char in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _check_text(text: str, name: str) -> None:
@@ -221,8 +280,8 @@ def _change(shape: _Shape, value: Any, where: str) -> None:
     change = shape.obj(value, where)
     shape.field(change, "actions", where, lambda v, w: shape.each(
         shape.arr(v, w), w, lambda a, aw: shape.text(a, aw)), required=True)
-    for key in ("before", "after"):
-        shape.field(change, key, where, lambda v, w: _attributes(shape, v, w, nullable=True))
+    for key in ("before", "after"):  # checkov indexes both (Terraform writes null for none)
+        shape.field(change, key, where, lambda v, w: _attributes(shape, v, w, nullable=True), required=True)
 
 
 def _attributes(shape: _Shape, value: Any, where: str, nullable: bool = False) -> None:
@@ -250,9 +309,10 @@ def _values_module(shape: _Shape, value: Any, where: str) -> None:
         _resource_identity(shape, entry, path)
         shape.field(entry, "provider_name", path, lambda v, w: shape.text(v, w))
         shape.field(entry, "values", path, lambda v, w: _attributes(shape, v, w))
-    shape.field(module, "resources", where, lambda v, w: shape.each(shape.arr(v, w, True), w, resource))
+    # checkov reads these with .get(key, []) and iterates: present means an array, not null
+    shape.field(module, "resources", where, lambda v, w: shape.each(shape.arr(v, w), w, resource))
     shape.field(module, "child_modules", where, lambda v, w: shape.each(
-        shape.arr(v, w, True), w, lambda c, cw: _values_module(shape, c, cw)))
+        shape.arr(v, w), w, lambda c, cw: _values_module(shape, c, cw)))
 
 
 def _state(shape: _Shape, value: Any, where: str) -> None:
@@ -267,14 +327,14 @@ def _configuration(shape: _Shape, value: Any, where: str) -> None:
         entry = shape.obj(item, path)
         for key in ("name", "full_name", "alias", "module_address", "version_constraint"):
             shape.field(entry, key, path, lambda v, w: shape.text(v, w))
-        shape.field(entry, "expressions", path, lambda v, w: _expressions(shape, shape.obj(v, w, True), w))
+        shape.field(entry, "expressions", path, lambda v, w: _expressions(shape, shape.obj(v, w), w))
     shape.field(configuration, "provider_config", where, lambda v, w: shape.entries(shape.obj(v, w, True), w,
                                                                                     provider))
     shape.field(configuration, "root_module", where, lambda v, w: _config_module(shape, v, w))
 
 
 def _config_module(shape: _Shape, value: Any, where: str) -> None:
-    module = shape.obj(value, where, nullable=True)
+    module = shape.obj(value, where)  # checkov: .get("root_module", {}).get("resources", [])
 
     def resource(item: Any, path: str) -> None:
         entry = shape.obj(item, path)
@@ -296,16 +356,21 @@ def _config_module(shape: _Shape, value: Any, where: str) -> None:
         entry = shape.obj(item, path)
         shape.field(entry, "expression", path, lambda v, w: _expressions(shape, v, w))
 
-    shape.field(module, "resources", where, lambda v, w: shape.each(shape.arr(v, w, True), w, resource))
-    shape.field(module, "module_calls", where, lambda v, w: shape.entries(shape.obj(v, w, True), w, call))
+    shape.field(module, "resources", where, lambda v, w: shape.each(shape.arr(v, w), w, resource))
+    shape.field(module, "module_calls", where, lambda v, w: shape.entries(shape.obj(v, w), w, call))
     shape.field(module, "outputs", where, lambda v, w: shape.entries(shape.obj(v, w, True), w, output))
 
 
 def _expressions(shape: _Shape, value: Any, where: str) -> None:
-    """Expression trees: nested blocks (objects and arrays of them) down to leaves holding `references`."""
+    """Expression trees: nested blocks (objects and arrays of them) down to leaves holding `references`.
+    checkov pairs each block of a resource's values with its expressions and calls .get on them."""
+    if value is None:
+        return
     if isinstance(value, list):
-        shape.each(value, where, lambda v, w: _expressions(shape, v, w))
-    elif isinstance(value, dict):
+        shape.each(value, where, lambda v, w: _expressions(shape, shape.obj(v, w, True), w))
+    elif not isinstance(value, dict):
+        raise shape.fail(where, f"expected an expression (an object) or an array of blocks, got {_kind(value)}")
+    else:
         if "references" in value or "constant_value" in value:
             shape.field(value, "references", where, lambda v, w: shape.each(
                 shape.arr(v, w, True), w, lambda r, rw: shape.text(r, rw)))
