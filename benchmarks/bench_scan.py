@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-"""Time the CKV_DH_* checks against checkov's own cost on the same synthetic Terraform tree.
+"""Time the CKV_DH_* checks against checkov's own cost on the same synthetic Terraform tree (issue 13).
 
-    python benchmarks/bench_scan.py [--resources 2000] [--repeat 3] [--keep DIR] [--checks-dir PATH] [--json]
+    python benchmarks/bench_scan.py [--resources 2000] [--repeat 3] [--roots K] [--scans floor,ours,cli,...]
+                                    [--keep DIR] [--checks-dir PATH] [--floor-check CKV_AWS_20] [--json]
+
+Five scans, interleaved R times: the floor (checkov, one trivial built-in check), ours through plain checkov,
+ours through `data-handling scan`, checkov's built-ins alone and built-ins plus ours. It prints the medians,
+each scan's ratio to its baseline (time and peak RSS) against the goals of issue 13 with PASS/FAIL, and whether
+ours-through-checkov and ours-through-the-CLI found the same (check, resource, result) set.
 
 Unix only (os.wait4 gives each child's peak RSS). See benchmarks/README.md for how to read the ratios.
 """
@@ -24,9 +30,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20240601
 PER_FILE = 200
-# A cheap built-in *resource* check (log group retention). CKV_AWS_41 exists too, but it is a provider
-# check that only sees the provider blocks; CKV_AWS_66 goes through the same resource loop as ours.
-BASELINE_CHECK = "CKV_AWS_66"
+# The floor's one built-in check: CKV_AWS_20 (S3 bucket ACL allows public read), a graph check on aws_s3_bucket
+# only (~20% of the generated resources). --floor-check CKV_AWS_66 (log group retention, a Python resource
+# check on ~12%) goes through the same per-resource loop as ours; both cost checkov's parse and graph build.
+FLOOR_CHECK = "CKV_AWS_20"
+# Checkov's CKV_AWS_144 demands cross-region S3 replication, which the policy forbids: the CLI skips it beside ours.
+CONFLICTING_BUILTINS = "CKV_AWS_144"
 HOME = {"acme": "eu-west-1", "globex": "us-east-1"}
 REGIONS = {"acme": ["eu-west-1", "eu-central-1", "us-east-1"], "globex": ["us-east-1", "us-west-2", "eu-west-1"]}
 CLASSES = ["public", "internal", "confidential", "restricted"]
@@ -147,9 +156,9 @@ def resource_block(rng: random.Random, i: int, tenant: str, kind: str, refs: dic
     return f'resource "{kind}" "{name}" {{\n{provider}{body}{tag_line}}}\n'
 
 
-def generate(tree: Path, resources: int) -> None:
+def generate(tree: Path, resources: int, seed: int = SEED) -> None:
     """Write one root module (two tenants' files side by side) with `resources` resource blocks."""
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     for rel, text in STATIC_FILES.items():
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_text(text)
@@ -180,13 +189,37 @@ def generate(tree: Path, resources: int) -> None:
             (tree / f"{tenant}_resources_{number:03d}.tf").write_text("\n".join(items[start : start + PER_FILE]))
 
 
+def generate_tree(tree: Path, resources: int, roots: int) -> list[Path]:
+    """One root (roots == 1) in `tree`, or `roots` independent roots tree/root_NNN of resources // roots each
+    (the first ones one more for the remainder), each with its own modules and seed. Returns the root dirs."""
+    if roots == 1:
+        generate(tree, resources)
+        return [tree]
+    dirs = []
+    for k in range(roots):
+        root = tree / f"root_{k:03d}"
+        root.mkdir(parents=True)
+        generate(root, resources // roots + (1 if k < resources % roots else 0), SEED + k)
+        dirs.append(root)
+    return dirs
+
+
+Finding = tuple[str, str, str]  # (check id, resource address, PASSED/FAILED/SKIPPED)
+
+
 @dataclass
-class Run:
+class Scan:
     name: str
-    check_args: list[str]
+    title: str
+    argv: list[str]
+    baseline: str | None = None  # the scan this one's ratios are taken against
+    time_goal: float | None = None
+    rss_goal: float | None = None
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds of the child (and its reaped children)
     rss_kib: list[int] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
+    findings: set[Finding] = field(default_factory=set)
 
     @property
     def results(self) -> int:
@@ -196,94 +229,175 @@ class Run:
         return {
             "best_s": round(min(self.seconds), 3),
             "median_s": round(statistics.median(self.seconds), 3),
+            "runs_s": [round(s, 2) for s in self.seconds],
+            "median_cpu_s": round(statistics.median(self.cpu), 3),
             "peak_rss_mib": round(max(self.rss_kib) / 1024, 1),
+            "median_rss_mib": round(statistics.median(self.rss_kib) / 1024, 1),
             "results": self.results,
+            "dh_results": sum(1 for f in self.findings if f[0].startswith("CKV_DH_")),
             **self.summary,
         }
 
 
-def run_checkov(run: Run, tree: Path, env: dict[str, str]) -> str:
-    """One timed checkov run in a child; records wall time, peak RSS and the JSON summary; returns stderr."""
-    cmd = [sys.executable, "-m", "checkov.main", "-d", str(tree), "--framework", "terraform"]
-    cmd += ["--skip-download", "--quiet", "--compact", "-o", "json", *run.check_args]
+def scans(tree: Path, policy: Path, checks: Path, floor_check: str) -> dict[str, Scan]:
+    checkov = [sys.executable, "-m", "checkov.main", "-d", str(tree), "--framework", "terraform", "--skip-download",
+               "--quiet", "--compact", "-o", "json"]
+    ours = ["--external-checks-dir", str(checks)]
+    cli = [sys.executable, "-m", "data_handling.cli", "scan", str(tree), "--policy-map", str(policy), "-o", "json"]
+    return {scan.name: scan for scan in (
+        Scan("floor", f"checkov --check {floor_check}", [*checkov, "--check", floor_check]),
+        Scan("ours", "checkov, ours only", [*checkov, *ours, "--check", "CKV_DH_*"], "floor", 1.15, 1.10),
+        Scan("cli", "data-handling scan", cli, "floor", 1.15, 1.10),
+        Scan("builtins", "checkov built-ins", [*checkov, "--skip-check", CONFLICTING_BUILTINS]),
+        Scan("builtins_ours", "built-ins + ours", [*checkov, *ours, "--skip-check", CONFLICTING_BUILTINS],
+             "builtins", 1.10, 1.10),
+    )}
+
+
+def run_scan(scan: Scan, cwd: Path, env: dict[str, str]) -> str:
+    """One timed run in a child; records wall time, peak RSS, checkov's JSON summary and findings; returns stderr."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=tree.parent)
+        proc = subprocess.Popen(scan.argv, stdout=out, stderr=err, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)  # the child's own rusage (and its reaped children's)
-        run.seconds.append(time.perf_counter() - start)
+        scan.seconds.append(time.perf_counter() - start)
+        scan.cpu.append(usage.ru_utime + usage.ru_stime)
         proc.returncode = code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    run.rss_kib.append(usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss)  # bytes on macOS
+    scan.rss_kib.append(usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss)  # bytes on macOS
     if code not in (0, 1):
-        sys.exit(f"bench_scan: checkov ({run.name}) exited {code}:\n{stderr[-3000:]}\ncommand: {' '.join(cmd)}")
+        sys.exit(f"bench_scan: {scan.name} exited {code}:\n{stderr[-3000:]}\ncommand: {' '.join(scan.argv)}")
     starts = [index for index in (stdout.find("{"), stdout.find("[")) if index >= 0]
     try:
-        data = json.JSONDecoder().raw_decode(stdout[min(starts) :])[0]
+        data = json.JSONDecoder().raw_decode(stdout[min(starts):])[0]
     except ValueError:
-        sys.exit(f"bench_scan: checkov ({run.name}) printed no JSON:\n{stdout[:2000]}\n{stderr[-2000:]}")
+        sys.exit(f"bench_scan: {scan.name} printed no JSON:\n{stdout[:2000]}\n{stderr[-2000:]}")
     summary: dict[str, int] = {}
+    findings: set[Finding] = set()
     for report in data if isinstance(data, list) else [data]:  # a dict for one framework; bare summary if empty
         for key in ("passed", "failed", "skipped", "parsing_errors", "resource_count"):
             summary[key] = summary.get(key, 0) + int(report.get("summary", report).get(key, 0))
+        for kind in ("passed_checks", "failed_checks", "skipped_checks"):
+            for record in report.get("results", {}).get(kind, []):
+                findings.add((record["check_id"], record["resource"], kind.split("_")[0].upper()))
     if summary["parsing_errors"]:
-        sys.exit(f"bench_scan: checkov ({run.name}) reported {summary['parsing_errors']} parsing errors in {tree}")
-    if run.summary and run.summary != summary:
-        sys.exit(f"bench_scan: checkov ({run.name}) results changed between runs: {run.summary} -> {summary}")
-    run.summary = summary
+        sys.exit(f"bench_scan: {scan.name} reported {summary['parsing_errors']} parsing errors")
+    if scan.summary and (scan.summary != summary or scan.findings != findings):
+        sys.exit(f"bench_scan: {scan.name} results changed between runs: {scan.summary} -> {summary}")
+    scan.summary, scan.findings = summary, findings
     return stderr
+
+
+def ratios(scan: Scan, base: Scan) -> dict[str, Any]:
+    """Against the baseline: the median of the per-repeat (interleaved pair) ratios of wall time and of CPU time,
+    the ratio of the best times and of the peak RSS. The time goal is judged on the wall-time pair median."""
+    a, b = scan.figures(), base.figures()
+    ratio: dict[str, Any] = {key: round(a[key] / b[key], 3) for key in ("best_s", "peak_rss_mib")}
+    ratio["pairs_s"] = [round(x / y, 3) for x, y in zip(scan.seconds, base.seconds, strict=True)]
+    ratio["median_s"] = round(statistics.median(ratio["pairs_s"]), 3)
+    cpu = [x / y for x, y in zip(scan.cpu, base.cpu, strict=True)]
+    ratio["median_cpu"] = round(statistics.median(cpu), 3)
+    ratio["baseline"] = base.name
+    if scan.time_goal:
+        ratio["time_goal"], ratio["time_pass"] = scan.time_goal, ratio["median_s"] <= scan.time_goal
+    if scan.rss_goal:
+        ratio["rss_goal"], ratio["rss_pass"] = scan.rss_goal, ratio["peak_rss_mib"] <= scan.rss_goal
+    return ratio
+
+
+def dh_findings(scan: Scan) -> set[Finding]:
+    return {finding for finding in scan.findings if finding[0].startswith("CKV_DH_")}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--resources", type=int, default=2000, help="resource blocks in the root module")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each scan")
+    parser.add_argument("--resources", type=int, default=2000, help="resource blocks in the tree (all roots)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each scan (interleaved)")
+    parser.add_argument("--roots", type=int, default=1, help="K independent roots of resources/K each (default 1)")
+    parser.add_argument("--scans", default="floor,ours,cli,builtins,builtins_ours",
+                        help="comma-separated subset of floor,ours,cli,builtins,builtins_ours (default: all)")
+    parser.add_argument("--floor-check", default=FLOOR_CHECK, help="the floor's one built-in check "
+                        "(default %(default)s)")
     parser.add_argument("--keep", type=Path, help="write the tree here (a new or empty directory) and keep it")
     parser.add_argument("--checks-dir", type=Path, default=REPO / "checks", help="external checks directory")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     checks = args.checks_dir.resolve()
-    if args.resources < 1 or args.repeat < 1:
-        parser.error("--resources and --repeat must be at least 1")
+    if args.resources < 1 or args.repeat < 1 or args.roots < 1 or args.roots > args.resources:
+        parser.error("--resources, --repeat and --roots must be at least 1, and --roots at most --resources")
     if not checks.is_dir():
         parser.error(f"--checks-dir {checks} is not a directory")
     if args.keep and args.keep.exists() and any(args.keep.iterdir()):
         parser.error(f"--keep {args.keep} exists and is not empty")
-    ours = Run("ours", ["--external-checks-dir", str(checks), "--check", "CKV_DH_*"])
-    baseline = Run("baseline", ["--check", BASELINE_CHECK])
+    wanted = [name.strip() for name in args.scans.split(",") if name.strip()]
     with tempfile.TemporaryDirectory(prefix="bench_scan_") as scratch:
         base = args.keep.resolve() if args.keep else Path(scratch)
         tree, policy = base / "tree", base / "policy_map.yaml"
         tree.mkdir(parents=True)
-        generate(tree, args.resources)
+        roots = generate_tree(tree, args.resources, args.roots)
         policy.write_text(POLICY_MAP)
-        env = {**os.environ, "DATA_HANDLING_POLICY_MAP": str(policy)}
-        for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits both alike
-            for run in (ours, baseline):
-                stderr = run_checkov(run, tree, env)
-                if run is ours and not ours.results:
-                    sys.exit(
-                        f"{stderr[-3000:]}\nbench_scan: the 'ours' run produced no CKV_DH results: no check loaded "
-                        f"from {checks}. Expected while no CKV_DH_* checks exist there yet; otherwise look for an "
-                        "import error in checkov's stderr above."
-                    )
-    a, b = ours.figures(), baseline.figures()
-    ratio = {key: round(a[key] / b[key], 2) for key in ("median_s", "best_s", "peak_rss_mib")}
-    in_modules = len(STACKS) * MODULE_RESOURCES
+        every = scans(tree, policy, checks, args.floor_check)
+        unknown = [name for name in wanted if name not in every]
+        if unknown:
+            parser.error(f"--scans: unknown {', '.join(unknown)}")
+        chosen = [every[name] for name in every if name in wanted]
+        # BC_SKIP_MAPPING: no call to the platform's mapping API (the CLI sets it too); the policy map by env for
+        # plain checkov, by --policy-map for the CLI.
+        env = {**os.environ, "DATA_HANDLING_POLICY_MAP": str(policy), "BC_SKIP_MAPPING": "TRUE"}
+        for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits every scan alike
+            for scan in chosen:
+                stderr = run_scan(scan, base, env)
+                if scan.name in ("ours", "cli", "builtins_ours") and not dh_findings(scan):
+                    sys.exit(f"{stderr[-3000:]}\nbench_scan: {scan.name} produced no CKV_DH results: no check "
+                             f"loaded from {checks}; look for an import error in the stderr above.")
+                print(f"  {scan.name:<14} {scan.seconds[-1]:8.2f} s wall  {scan.cpu[-1]:8.2f} s CPU  "
+                      f"{scan.rss_kib[-1] / 1024:8.1f} MiB  load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+    names = {scan.name: scan for scan in chosen}
+    table = {name: scan.figures() for name, scan in names.items()}
+    ratio = {name: ratios(scan, names[scan.baseline]) for name, scan in names.items()
+             if scan.baseline and scan.baseline in names}
+    same: dict[str, bool] = {}
+    if "ours" in names and "cli" in names:
+        same["ours_vs_cli"] = names["ours"].findings == names["cli"].findings
+    if "ours" in names and "builtins_ours" in names:
+        same["ours_vs_builtins_ours"] = dh_findings(names["ours"]) == dh_findings(names["builtins_ours"])
+    in_modules = len(STACKS) * MODULE_RESOURCES * args.roots
+    meta = {"resources": args.resources, "roots": args.roots, "module_resources": in_modules, "repeat": args.repeat,
+            "seed": SEED, "floor_check": args.floor_check, "python": sys.version.split()[0],
+            "nproc": os.cpu_count(), "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
     if args.json:
-        meta = {"resources": args.resources, "module_resources": in_modules, "repeat": args.repeat, "seed": SEED}
-        meta |= {"baseline_check": BASELINE_CHECK, "python": sys.version.split()[0]}
-        print(json.dumps({**meta, "runs": {"ours": a, "baseline": b}, "ratio_ours_over_baseline": ratio}, indent=2))
+        print(json.dumps({**meta, "runs": table, "ratios": ratio, "findings_identical": same}, indent=2))
         return 0
-    print(f"tree: {args.resources} resources + {in_modules} in {len(STACKS)} module calls (checkov counted", end=" ")
-    print(f"{b['resource_count']}); repeat {args.repeat}; baseline --check {BASELINE_CHECK}")
-    row = "{:>9}  {:<8}  {:>7.2f}  {:>8.2f}  {:>12}  {:>7}"
-    print(row.replace(".2f", "").format("resources", "run", "best s", "median s", "peak RSS MiB", "results"))
-    for name, f in (("ours", a), ("baseline", b)):
-        print(row.format(args.resources, name, f["best_s"], f["median_s"], f["peak_rss_mib"], f["results"]))
-    print(f"ours/baseline: time x{ratio['median_s']:.2f} (median; best x{ratio['best_s']:.2f}),", end=" ")
-    print(f"peak RSS x{ratio['peak_rss_mib']:.2f}")
+    counted = next(iter(table.values()))["resource_count"]
+    print(f"tree: {args.resources} resources in {args.roots} root(s) + {in_modules} in module calls (checkov "
+          f"counted {counted}); repeat {args.repeat}, interleaved; floor --check {args.floor_check}; "
+          f"load average at the end {meta['loadavg_end']}")
+    row = "{:<14}  {:<28}  {:>7}  {:>8}  {:>10}  {:>8}  {:>7}"
+    print(row.format("scan", "what", "best s", "median s", "median CPU", "peak MiB", "results"))
+    for name, f in table.items():
+        print(row.format(name, names[name].title, f"{f['best_s']:.2f}", f"{f['median_s']:.2f}",
+                         f"{f['median_cpu_s']:.2f}", f"{f['peak_rss_mib']:.0f}", f["results"]))
+    for name, r in ratio.items():
+        verdicts = []
+        if "time_goal" in r:
+            verdicts.append(f"time goal {r['time_goal']:.2f}: {'PASS' if r['time_pass'] else 'FAIL'}")
+        if "rss_goal" in r:
+            verdicts.append(f"memory goal {r['rss_goal']:.2f}: {'PASS' if r['rss_pass'] else 'FAIL'}")
+        print(f"{name}/{r['baseline']}: time x{r['median_s']:.3f} (median of pairs; best x{r['best_s']:.2f}; CPU "
+              f"x{r['median_cpu']:.3f}), peak RSS x{r['peak_rss_mib']:.3f}   {'; '.join(verdicts)}")
+    if "ours_vs_cli" in same:
+        print(f"findings identical (ours via checkov vs data-handling scan): {'yes' if same['ours_vs_cli'] else 'no'}")
+        if not same["ours_vs_cli"]:
+            a, b = names["ours"].findings, names["cli"].findings
+            print(f"  only via checkov: {sorted(a - b)[:5]} ({len(a - b)}); only via the CLI: {sorted(b - a)[:5]} "
+                  f"({len(b - a)})")
+    if "ours_vs_builtins_ours" in same:
+        print(f"CKV_DH findings identical (ours only vs built-ins + ours): "
+              f"{'yes' if same['ours_vs_builtins_ours'] else 'no'}")
+    if args.roots > 1:
+        print(f"many-root tree: {len(roots)} roots scanned serially (parallel --jobs not measured yet)")
     return 0
 
 
