@@ -228,7 +228,7 @@ def _prepare(args: argparse.Namespace) -> tuple[LoadedPolicy, Path]:
     """The policy map and the target, validated before checkov starts (one-line errors, exit 2)."""
     loaded = load(args.policy_map)
     for warning in loaded.warnings:
-        print(f"data-handling: warning: {loaded.path}: {warning}", file=sys.stderr)
+        print(f"data-handling: warning: {one_line(loaded.path)}: {one_line(warning, limit=1000)}", file=sys.stderr)
     target = _scan_target(Path(args.path))
     _survey(target, output_findings.repository_root(target, getattr(args, "repo_root", None)))
     # The checks run inside checkov and find the map through the environment: pin them to this one.
@@ -372,7 +372,7 @@ def _data_map_table(args: argparse.Namespace, loaded: LoadedPolicy, repo_root: P
         return data_inventory.stores_markdown(data_map)
     except Exception as error:  # the findings stand; the summary says the map is missing, and why
         message = f"the data map could not be built: {type(error).__name__}: {error}"
-        print(f"data-handling: warning: {message}", file=sys.stderr)
+        print(f"data-handling: warning: {one_line(message, limit=1000)}", file=sys.stderr)
         return summary.markdown_cell(message[0].upper() + message[1:]) + "."
 
 
@@ -412,7 +412,7 @@ def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
               if with_builtins or record.check_id.startswith("CKV_DH_")]
     ours = sum(1 for record in failed if record.check_id.startswith("CKV_DH_"))
     print(f"data-handling: {len(failed)} finding(s), {ours} from the data-handling checks; policy map "
-          f"{loaded.path} ({loaded.origin})", file=sys.stderr)
+          f"{one_line(loaded.path)} ({loaded.origin})", file=sys.stderr)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from data_handling.model.hcl.roots import calling_roots, has_terraform, module_callers
+from data_handling.safe_text import one_line
 
 TERRAFORM_SUFFIXES = (".tf", ".tfvars", ".tf.json", ".tfvars.json")
 
@@ -32,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                *(["--with-builtin-checks"] if args.with_builtin_checks else [])]
     worst = 0
     for root in roots:
-        print(f"data-handling: scanning {_shown(root)}", file=sys.stderr, flush=True)
+        print(f"data-handling: scanning {one_line(_shown(root))}", file=sys.stderr, flush=True)
         # one process per root: checkov keeps global state between runs
         done = subprocess.run([sys.executable, "-m", "data_handling.cli", "scan", str(root), *options])
         worst = max(worst, done.returncode)
