@@ -204,7 +204,7 @@ def generate_tree(tree: Path, resources: int, roots: int) -> list[Path]:
     return dirs
 
 
-Finding = tuple[str, str, str]  # (check id, resource address, PASSED/FAILED/SKIPPED)
+Finding = tuple[str, str, str]  # (check id, resource address, FAILED/PASSED/SKIPPED): --quiet lists failures only
 
 
 @dataclass
@@ -359,8 +359,12 @@ def main() -> int:
     ratio = {name: ratios(scan, names[scan.baseline]) for name, scan in names.items()
              if scan.baseline and scan.baseline in names}
     same: dict[str, bool] = {}
+    # Under --quiet (which the CLI passes too) checkov's JSON lists only the failed checks: the failures are
+    # compared record by record, the passes and skips by their counts.
+    counts = ("passed", "failed", "skipped")
     if "ours" in names and "cli" in names:
-        same["ours_vs_cli"] = names["ours"].findings == names["cli"].findings
+        same["ours_vs_cli"] = names["ours"].findings == names["cli"].findings and all(
+            names["ours"].summary[key] == names["cli"].summary[key] for key in counts)
     if "ours" in names and "builtins_ours" in names:
         same["ours_vs_builtins_ours"] = dh_findings(names["ours"]) == dh_findings(names["builtins_ours"])
     in_modules = len(STACKS) * MODULE_RESOURCES * args.roots
@@ -388,7 +392,8 @@ def main() -> int:
         print(f"{name}/{r['baseline']}: time x{r['median_s']:.3f} (median of pairs; best x{r['best_s']:.2f}; CPU "
               f"x{r['median_cpu']:.3f}), peak RSS x{r['peak_rss_mib']:.3f}   {'; '.join(verdicts)}")
     if "ours_vs_cli" in same:
-        print(f"findings identical (ours via checkov vs data-handling scan): {'yes' if same['ours_vs_cli'] else 'no'}")
+        print("findings identical (ours via checkov vs data-handling scan; failures by record, passes by count): "
+              f"{'yes' if same['ours_vs_cli'] else 'no'}")
         if not same["ours_vs_cli"]:
             a, b = names["ours"].findings, names["cli"].findings
             print(f"  only via checkov: {sorted(a - b)[:5]} ({len(a - b)}); only via the CLI: {sorted(b - a)[:5]} "
