@@ -128,6 +128,11 @@ def run_checkov(arguments: list[str], quiet: bool, amend: Callable[[list[Any]], 
     # The runners run in this process, where the CLI reads what the checks recorded (a forked runner's
     # records would be lost); the variable covers the places that read it again.
     parallel_runner.type = ParallelizationType.NONE
+    if not os.environ.get("DATA_HANDLING_DEBUG"):
+        # Checkov sets the root logger to DEBUG and keeps every record in an in-memory stream (for its platform's
+        # support upload): several records per check and resource, half the scan's extra memory at 8,000
+        # resources (benchmarks/README.md). The console shows warnings only either way.
+        logging.getLogger().setLevel(logging.WARNING)
     with _catching_tracebacks() as tracebacks:
         try:
             with _no_config_files():

@@ -292,6 +292,9 @@ class ModuleInstance:
         self._instances: dict[tuple[str, str, str], list[ResourceInstance]] = {}
         self._children: dict[str, Any] = {}
         self.types = {block.labels[0] for block in files.resources if block.kind == "resource"}
+        self._written_blocks: dict[tuple[str, tuple[str, ...]], WrittenBlock] = {}
+        for block in files.resources:  # the first of duplicate labels wins, as a linear search found it
+            self._written_blocks.setdefault((block.kind, block.labels), block)
         if not files.files:
             tree.problems.append(f"{address or 'the root module'}: {files.directory} holds no Terraform files")
         for unreadable in files.unreadable:
@@ -471,10 +474,7 @@ class ModuleInstance:
         return self._instances[index]  # type: ignore[index]
 
     def find_block(self, kind: str, resource_type: str, name: str) -> WrittenBlock | None:
-        for block in self.files.resources:
-            if block.kind == kind and block.labels == (resource_type, name):
-                return block
-        return None
+        return self._written_blocks.get((kind, (resource_type, name)))
 
     # --- bodies -------------------------------------------------------------------------------------------
 

@@ -32,9 +32,24 @@ class ScanInputs:
         return dict(self.environment).get("TF_WORKSPACE") or "default"
 
 
+_memo: tuple[tuple[Any, ...], ScanInputs] | None = None
+
+
 def current_inputs() -> ScanInputs:
     """What this process was asked to scan with: the CLI passes its options through the environment, so the
-    checks (which run inside checkov) see the same values under `data-handling scan` and plain checkov."""
+    checks (which run inside checkov) see the same values under `data-handling scan` and plain checkov.
+
+    Called for every resource a check is handed: the environment is decoded again only when one of the
+    variables that set it (or the number of variables) changed, not on every call."""
+    global _memo
+    key = (os.environ.get(ENV_VAR_FILES), os.environ.get(ENV_VARS), os.environ.get(ENV_WORKSPACE),
+           os.environ.get("TF_WORKSPACE"), len(os.environ))
+    if _memo is None or _memo[0] != key:
+        _memo = (key, _read_inputs())
+    return _memo[1]
+
+
+def _read_inputs() -> ScanInputs:
     files = tuple(path for path in os.environ.get(ENV_VAR_FILES, "").split(os.pathsep) if path)
     try:
         pairs = json.loads(os.environ.get(ENV_VARS) or "[]")
