@@ -1,6 +1,8 @@
-"""Bounds every fuzz target runs under: a wall-clock limit (a hang fails the example instead of the job) and
-a cap on the address space (an input that makes the code allocate gigabytes fails instead of taking the machine
-down). Linux, main thread only (SIGALRM, RLIMIT_AS), which is how pytest runs the suite."""
+"""Bounds every fuzz target runs under: a CPU-time limit (a hang fails the example instead of the job), a wall-clock
+limit ten times longer (for a block that waits without computing), and a cap on the address space (an input that
+makes the code allocate gigabytes fails instead of taking the machine down). The time bound is CPU time because
+CI machines are shared: a wall-clock bound failed an example that was only waiting for a CPU (load 6 on two
+cores). Linux, main thread only (SIGPROF, SIGALRM, RLIMIT_AS), which is how pytest runs the suite."""
 
 from __future__ import annotations
 
@@ -24,21 +26,26 @@ def bounded(seconds: float = 2.0, extra_memory: int = 1 << 30) -> Iterator[None]
     """Run the block within `seconds` and with at most `extra_memory` more bytes of address space (beyond that
     an allocation raises MemoryError, which the property under test must treat as a failure)."""
 
-    def expire(_signum: int, _frame: object) -> None:
-        raise TimeBoundExceeded(f"took longer than {seconds} s")
+    def expire(signum: int, _frame: object) -> None:
+        clock = "of CPU time" if signum == signal.SIGPROF else "of wall-clock time"
+        raise TimeBoundExceeded(f"took longer than {seconds if signum == signal.SIGPROF else seconds * 10} s {clock}")
 
     previous_handler = signal.signal(signal.SIGALRM, expire)
+    previous_profiler = signal.signal(signal.SIGPROF, expire)
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = _address_space() + extra_memory
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds * 10)
     try:
         yield
     except TimeBoundExceeded as error:  # now a plain failure, which Hypothesis reports with its input and shrinks
         raise AssertionError(str(error)) from None
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_handler)
+        signal.signal(signal.SIGPROF, previous_profiler)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -39,6 +39,7 @@ from data_handling.model.expressions import (
 )
 
 from .bounds import bounded
+from .conftest import LONG_DEADLINES
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -295,7 +296,8 @@ def _evaluate_directory(root: Path) -> Any:
     return evaluate_roots([], {str(root): set()}, ScanInputs())
 
 
-TREE_DEADLINE = timedelta(seconds=10)  # a whole root: parsing the files, then up to the tree's evaluation budget
+# A whole root: parsing the files, then up to the tree's evaluation budget.
+TREE_DEADLINE = timedelta(seconds=10) if LONG_DEADLINES else None
 
 
 @settings(deadline=TREE_DEADLINE)

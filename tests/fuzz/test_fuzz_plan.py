@@ -38,6 +38,7 @@ from data_handling.policy.loader import packaged_default_path, parse
 from data_handling.rules import store_classified
 
 from .bounds import bounded
+from .conftest import LONG_DEADLINES
 
 REPO = Path(__file__).resolve().parents[2]
 PLANS = REPO / "tests" / "fixtures" / "plans"
@@ -139,7 +140,7 @@ def mutated_plans(draw: st.DrawFn) -> bytes:
 
 # Whole plans up to 110 kB, parsed, checked and modelled: slower than the profile's per-example deadline under
 # load; the bound that matters is bounded(seconds=5).
-WHOLE_PLAN = settings(deadline=timedelta(seconds=10))
+WHOLE_PLAN = settings(deadline=timedelta(seconds=10) if LONG_DEADLINES else None)
 
 
 @WHOLE_PLAN
