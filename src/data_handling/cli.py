@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from data_handling import __version__
 from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
@@ -23,6 +24,7 @@ from data_handling.output import findings as output_findings
 from data_handling.output import inventory as data_inventory
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import ENV_VAR, LoadedPolicy, PolicyMapError, load
+from data_handling.rules.applicability import applicable_types, applies_to
 from data_handling.safe_text import one_line
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -404,16 +406,31 @@ def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
     missing = [check_id for check_id in enabled if resource_registry.get_check_by_id(check_id) is None]
     if missing:
         raise ScanError(f"checks {', '.join(missing)} did not load into checkov; the scan is incomplete")
-    scanned_aws = _scanned_aws(reports)
-    idle = [check_id for check_id in enabled if scanned_aws and not run_record.invocations[check_id]]
+    # Each check is registered for the resource types its rule can judge under the map the checks loaded
+    # (rules/applicability.py). They must cover those of this map, and a check whose types occur among the
+    # scanned resources must have run, or checkov dropped it.
+    declared = {check_id: _declared(resource_registry, check_id) for check_id in enabled}
+    narrowed = [check_id for check_id in enabled if not all(
+        applies_to(declared[check_id], kind) for kind in applicable_types(check_id, loaded.policy))]
+    if narrowed:
+        raise ScanError(f"checks {', '.join(narrowed)} were registered for fewer resource types than the policy map "
+                        f"{one_line(loaded.path)} makes them judge; the scan is incomplete")
+    scanned = {_resource_type(item) for report in reports for item in report.resources}
+    idle = [check_id for check_id in enabled if not run_record.invocations[check_id]
+            and any(applies_to(declared[check_id], kind) for kind in scanned)]
     if idle:
-        raise ScanError(f"checks {', '.join(idle)} loaded but never ran on the scanned resources")
+        raise ScanError(f"checks {', '.join(idle)} loaded but never ran on the applicable scanned resources")
     failed = [record for report in reports for record in report.failed_checks
               if with_builtins or record.check_id.startswith("CKV_DH_")]
     ours = sum(1 for record in failed if record.check_id.startswith("CKV_DH_"))
     print(f"data-handling: {len(failed)} finding(s), {ours} from the data-handling checks; policy map "
           f"{one_line(loaded.path)} ({loaded.origin})", file=sys.stderr)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
+
+
+def _declared(registry: Any, check_id: str) -> tuple[str, ...]:
+    check = registry.get_check_by_id(check_id)
+    return tuple(check.supported_resources) if check is not None else ("aws_*",)
 
 
 def _resource_type(item: str) -> str:

@@ -7,6 +7,7 @@ or a rule that raises makes the check fail with a detail saying so, never pass o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,6 +28,7 @@ from data_handling.model.records import Resource
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import PolicyMapError
 from data_handling.policy.schema import PolicyMap
+from data_handling.rules.applicability import ANY_AWS, applicable_types
 from data_handling.rules.outcome import Outcome
 from data_handling.rules.waivers import match_waiver, today_utc
 
@@ -34,9 +36,11 @@ Rule = Callable[[Resource, Infrastructure, PolicyMap], "Outcome | None"]
 
 
 class DataHandlingCheck(BaseResourceCheck):
-    def __init__(self, check_id: str, rule: Rule, supported_resources: Iterable[str] = ("aws_*",)) -> None:
+    def __init__(self, check_id: str, rule: Rule, supported_resources: Iterable[str] | None = None) -> None:
         self.spec = CATALOGUE[check_id]
         self.rule = rule
+        if supported_resources is None:
+            supported_resources = declared_types(check_id)
         super().__init__(
             name=self.spec.name,
             id=check_id,
@@ -148,6 +152,20 @@ class DataHandlingCheck(BaseResourceCheck):
                            f"({waiver.expired.reason}); renew it in the policy map or fix the finding.")
         self.details = details
         return CheckResult.FAILED
+
+
+# Test-only: register every check for aws_* as before static applicability (tests/test_applicability.py compares).
+ENV_ALL_TYPES = "DATA_HANDLING_TEST_ALL_AWS_TYPES"
+
+
+def declared_types(check_id: str) -> tuple[str, ...]:
+    """The resource types checkov hands to the check: those its rule can judge under the policy map in force when
+    checkov loads the checks (rules/applicability.py); every aws_* resource when the map cannot be loaded, so that
+    each check fails closed with the map's error on every resource."""
+    if os.environ.get(ENV_ALL_TYPES) == "1":
+        return ANY_AWS
+    loaded = current_policy()
+    return applicable_types(check_id, None if isinstance(loaded, PolicyMapError) else loaded.policy)
 
 
 def _worst(results: list[tuple[Resource, Outcome | None]]) -> tuple[Resource, Outcome | None]:
