@@ -287,3 +287,26 @@ def test_checks_registered_for_fewer_types_than_the_map_makes_them_judge_is_an_e
     done = _cli_with(prelude, FIXTURES / "ckv_dh_101", FIXTURES / "policy_map.yaml")
     assert done.returncode == 2, done.stderr
     assert "were registered for fewer resource types than the policy map" in done.stderr
+
+
+def test_a_resource_checkov_drops_for_count_zero_does_not_make_its_check_idle(tmp_path: Path):
+    # The real-world run (terraform-aws-vpc/examples/simple): checkov lists module.vpc.aws_flow_log.this among the
+    # report's resources but, with count = 0, hands it to no check; CKV_DH_303 then never runs, and that is no error.
+    (tmp_path / "main.tf").write_text(textwrap.dedent("""
+        provider "aws" {
+          region = "eu-west-1"
+        }
+        resource "aws_flow_log" "off" {
+          count                = 0
+          log_destination      = "arn:aws:s3:::central-logs"
+          log_destination_type = "s3"
+          traffic_type         = "ALL"
+          vpc_id               = "vpc-123"
+        }
+        resource "aws_sqs_queue" "jobs" {
+          tags = { data_class = "internal" }
+        }
+    """))
+    done = _cli_with("", tmp_path, FIXTURES / "policy_map.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "never ran" not in done.stderr

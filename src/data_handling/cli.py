@@ -415,7 +415,10 @@ def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
     if narrowed:
         raise ScanError(f"checks {', '.join(narrowed)} were registered for fewer resource types than the policy map "
                         f"{one_line(loaded.path)} makes them judge; the scan is incomplete")
-    scanned = {_resource_type(item) for report in reports for item in report.resources}
+    # The types checkov handed any data-handling check (CKV_DH_203 takes every aws_* resource checkov judges; one
+    # that count = 0 removes reaches none), with the types named in the reports as a floor when none was handed.
+    scanned = set(run_record.handed_types) or {_resource_type(item) for report in reports
+                                               for item in report.resources}
     idle = [check_id for check_id in enabled if not run_record.invocations[check_id]
             and any(applies_to(declared[check_id], kind) for kind in scanned)]
     if idle:

@@ -62,6 +62,7 @@ class DataHandlingCheck(BaseResourceCheck):
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         address = str(conf.get("__address__", "?"))
         run_record.invocations[self.id] += 1
+        run_record.handed_types.add(self.entity_type)
         loaded = current_policy()
         if isinstance(loaded, PolicyMapError):
             self.details = [f"The policy map cannot be used: {loaded}",

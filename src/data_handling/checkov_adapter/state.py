@@ -34,6 +34,7 @@ class RunRecord:
     """What the data-handling checks did in this process (read by the CLI after checkov returns)."""
 
     invocations: Counter[str] = field(default_factory=Counter)  # resources each check was called on
+    handed_types: set[str] = field(default_factory=set)  # resource types checkov handed any data-handling check
     errors: list[str] = field(default_factory=list)  # rules that raised
     models: dict[int, Infrastructure] = field(default_factory=dict)  # the models the checks used, by id
     # checkov's terraform_json runner names a resource "resource.<name>": (check, file, name) -> its address
@@ -41,6 +42,7 @@ class RunRecord:
 
     def reset(self) -> None:
         self.invocations.clear()
+        self.handed_types.clear()
         self.errors.clear()
         self.models.clear()
         self.json_addresses.clear()
