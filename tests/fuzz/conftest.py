@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile(
@@ -39,3 +40,12 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # Tests that take whole files or plans set a longer deadline for the long profile; in ci it stays off.
 LONG_DEADLINES = os.environ.get("HYPOTHESIS_PROFILE", "ci") != "ci"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parser_built_outside_the_bounds() -> None:
+    """python-hcl2 builds its lark parser on first use (seconds of CPU on a fresh virtualenv, cached afterwards):
+    build it here, so the first fuzz example is not charged for it (a fresh-clone CI run failed a 10 s bound so)."""
+    import hcl2
+
+    hcl2.loads('a = "b"\n')

@@ -320,7 +320,10 @@ def test_any_tf_file_ends_in_an_evaluation_or_a_failed_root(data: st.DataObject)
     root = Path(tempfile.mkdtemp(prefix="fuzz-tf-"))  # a new path each time: parses are cached by path
     try:
         (root / "main.tf").write_text(text)
-        with bounded(seconds=10.0):
+        # 30 s of CPU: a hang still fails, but one derandomized example (edge.tf mutated, nested 37 deep, with a
+        # replace("/(a+)+$/")) took over 10 s in a fresh-clone virtualenv and well under it in the development one,
+        # for reasons not yet found (same package versions); noted on issue 14's closing note.
+        with bounded(seconds=30.0):
             evaluation = _evaluate_directory(root)
         assert set(evaluation.failed_roots) | evaluation.evaluated_roots == {str(root)}
         for reason in evaluation.failed_roots.values():
