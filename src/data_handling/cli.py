@@ -272,20 +272,11 @@ def _survey(target: Path, repo_root: Path) -> None:
     tree = survey(target, repo_root)
     for path, why in sorted(tree.skipped.items()):
         print(f"data-handling: warning: skipped {one_line(path)}: {why}", file=sys.stderr)
-    if target.is_dir() and not _holds_configuration(target, tree.skipped):
+    if target.is_dir() and not tree.configuration_files:
         raise ScanError(f"{one_line(target)}: no Terraform (.tf or .tf.json) files found; nothing would be checked")
     guard_checkov(tree)
     # checkov's terraform_json runner names files relative to the scanned directory (-d) or the working one (-f)
     os.environ[ENV_SCAN_ROOTS] = str(target.resolve()) if target.is_dir() else os.getcwd()
-
-
-def _holds_configuration(target: Path, skipped: dict[str, str]) -> bool:
-    for directory, subdirectories, files in os.walk(target):
-        subdirectories[:] = [d for d in subdirectories if d != ".git"]
-        if any(name.endswith((".tf", ".tf.json")) and os.path.abspath(os.path.join(directory, name)) not in skipped
-               for name in files):
-            return True
-    return False
 
 
 def _checkov_arguments(target: Path, args: argparse.Namespace) -> list[str]:

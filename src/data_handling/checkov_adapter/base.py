@@ -98,6 +98,9 @@ class DataHandlingCheck(BaseResourceCheck):
             self.details = [f"Internal error: {message}",
                             "The check fails closed; report this with the resource's configuration."]
             return CheckResult.FAILED
+        return self._result(resource, outcome, policy)
+
+    def _result(self, resource: Resource, outcome: Outcome | None, policy: PolicyMap) -> CheckResult:
         if outcome is None:
             return CheckResult.UNKNOWN  # the rule does not apply to this resource: not reported
         if outcome.passed:
@@ -133,13 +136,7 @@ class DataHandlingCheck(BaseResourceCheck):
             return CheckResult.UNKNOWN  # no instance exists (count = 0, a module not created)
         resource, outcome = _worst([(target, self.rule(target, infra, policy)) for target in instances])
         run_record.json_addresses[(self.id, self.entity_path.rsplit(":", 2)[0], name)] = resource.address
-        if outcome is None:
-            return CheckResult.UNKNOWN
-        if outcome.passed:
-            if outcome.found:
-                self.details = [f"Note: {outcome.found}"]
-            return CheckResult.PASSED
-        return self._failure(resource.address, outcome, policy)
+        return self._result(resource, outcome, policy)
 
     def _failure(self, address: str, outcome: Outcome, policy: PolicyMap) -> CheckResult:
         details = [f"Found: {outcome.found}", f"Policy: {self.spec.clause.cite()}", f"Fix: {self.spec.fix}"]

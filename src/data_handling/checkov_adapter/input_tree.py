@@ -31,7 +31,7 @@ SKIPPED_DIRECTORIES = frozenset({".git"})
 class InputTree:
     root: Path
     confine_to: Path
-    terraform_files: int = 0
+    configuration_files: int = 0  # readable .tf and .tf.json files (not variable files)
     skipped: dict[str, str] = field(default_factory=dict)  # absolute path -> why it is not read
 
 
@@ -76,7 +76,8 @@ def _file(tree: InputTree, path: str) -> None:
         return
     if not os.access(path, os.R_OK):
         raise ScanError(f"cannot read {one_line(path)}: permission denied (the scan would be incomplete)")
-    tree.terraform_files += 1
+    if path.endswith((".tf", ".tf.json")):
+        tree.configuration_files += 1
 
 
 def _kind(mode: int) -> str:
