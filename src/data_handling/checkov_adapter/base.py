@@ -7,6 +7,7 @@ or a rule that raises makes the check fail with a detail saying so, never pass o
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -15,11 +16,15 @@ from checkov.common.bridgecrew.severities import Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from data_handling.checkov_adapter import installed_modules  # noqa: F401  (registers the module loader)
+from data_handling.checkov_adapter import (
+    installed_modules,  # noqa: F401  (registers the module loader)
+    shared_parse,  # noqa: F401  (checkov's parse documents reach the model)
+)
 from data_handling.checkov_adapter.state import (
     current_policy,
     model_for_conf,
     model_for_written_file,
+    policy_for_graph,
     run_record,
     written_file,
 )
@@ -49,6 +54,9 @@ class DataHandlingCheck(BaseResourceCheck):
             guideline=self.spec.guideline,
         )
         self.severity = Severities[self.spec.severity]
+        if not _debugging():
+            # checkov writes a DEBUG record per check and resource into an in-memory log: ours stay out of it
+            self.logger.setLevel(logging.INFO)
         self._waiver_comment: str | None = None
 
     def run(self, scanned_file: str, entity_configuration: dict[str, Any], entity_name: str, entity_type: str,
@@ -63,7 +71,7 @@ class DataHandlingCheck(BaseResourceCheck):
         address = str(conf.get("__address__", "?"))
         run_record.invocations[self.id] += 1
         run_record.handed_types.add(self.entity_type)
-        loaded = current_policy()
+        loaded = policy_for_graph(self.graph)
         if isinstance(loaded, PolicyMapError):
             self.details = [f"The policy map cannot be used: {loaded}",
                             "Fix: correct the policy map; data-handling checks fail closed until it is valid."]
@@ -164,6 +172,10 @@ def declared_types(check_id: str) -> tuple[str, ...]:
         return ANY_AWS
     loaded = current_policy()
     return applicable_types(check_id, None if isinstance(loaded, PolicyMapError) else loaded.policy)
+
+
+def _debugging() -> bool:
+    return os.environ.get("LOG_LEVEL", "").upper() == "DEBUG" or bool(os.environ.get("DATA_HANDLING_DEBUG"))
 
 
 def _worst(results: list[tuple[Resource, Outcome | None]]) -> tuple[Resource, Outcome | None]:

@@ -1,18 +1,78 @@
-"""The .tf files as python-hcl2 reads them (expressions kept as "${...}" text), parsed once per file."""
+"""The .tf files as python-hcl2 reads them (expressions kept as "${...}" text), parsed once per content.
+
+Checkov parses every file with the same python-hcl2 before our model reads it; parsing is the costly part
+(about as much CPU as checkov's whole parse step when done twice), so the checkov adapter hands us each
+document checkov's parser produced (`share`) and `parsed` takes it instead of parsing the text again. The
+documents are keyed by the SHA-256 of the exact text parsed: a file that differs in any byte from what checkov
+read (or was never read by checkov) is parsed here, so sharing can never change what the model sees.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+import marshal
+from collections import OrderedDict
 from typing import Any
 
+# Documents checkov parsed, for the model to read: digest of the text -> marshal of the document. Marshalled
+# (a compact, immutable copy, read back in a fraction of a millisecond) because checkov mutates its own
+# documents while it expands modules, and kept until `clear` (each scan the CLI starts) because several roots
+# of one scan may read the same module.
+_shared: OrderedDict[bytes, bytes] = OrderedDict()
+_shared_bytes = 0
+SHARED_LIMIT_BYTES = 256 * 1024 * 1024  # beyond this the oldest are dropped (and parsed again if needed)
 
-@lru_cache(maxsize=256)
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def share(text: str, document: Any) -> None:
+    """Record the document python-hcl2 produced for `text`, so `parsed` need not parse the same text again."""
+    global _shared_bytes
+    try:
+        blob = marshal.dumps(document)
+    except ValueError:  # a type marshal cannot copy exactly: the model parses the file itself
+        return
+    key = _digest(text)
+    previous = _shared.pop(key, None)
+    _shared_bytes -= len(previous) if previous is not None else 0
+    _shared[key] = blob
+    _shared_bytes += len(blob)
+    while _shared_bytes > SHARED_LIMIT_BYTES and _shared:
+        _, dropped = _shared.popitem(last=False)
+        _shared_bytes -= len(dropped)
+
+
+def shared_documents() -> int:
+    """How many documents checkov's parser has shared (for tests and benchmarks)."""
+    return len(_shared)
+
+
+def clear() -> None:
+    global _shared_bytes
+    _shared.clear()
+    _shared_bytes = 0
+
+
 def parsed(file_path: str) -> dict[str, Any] | None:
-    """A .tf file as python-hcl2 reads it (expressions kept as "${...}" text), once per file; None if unreadable."""
+    """A .tf file as python-hcl2 reads it (expressions kept as "${...}" text); None if unreadable. A new
+    document on every call (the caller may keep it)."""
+    try:
+        with open(file_path, encoding="utf-8") as handle:
+            text = handle.read()
+    except Exception:  # unreadable (permissions, encoding, a directory): the caller reports the file
+        return None
+    blob = _shared.get(_digest(text))
+    if blob is not None:
+        return marshal.loads(blob)  # type: ignore[no-any-return]
+    return _parse(text)
+
+
+def _parse(text: str) -> dict[str, Any] | None:
     try:
         import hcl2
 
-        with open(file_path, encoding="utf-8") as handle:
-            return hcl2.load(handle)
-    except Exception:  # unreadable or unparsable: the caller reports the file as unreadable
+        return hcl2.loads(text)
+    except Exception:  # unparsable: the caller reports the file as unreadable
         return None
