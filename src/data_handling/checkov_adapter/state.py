@@ -3,6 +3,7 @@ infrastructure model (built once per graph), and a record of what ran and which 
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections import Counter
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from data_handling.model import raw_hcl
 from data_handling.model.graph_source import build_from_graph, build_from_roots
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
 from data_handling.model.hcl.roots import calling_roots, module_callers
@@ -41,6 +43,9 @@ class RunRecord:
     json_addresses: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def reset(self) -> None:
+        _policy_of_loop[:] = [None, None]
+        release_checkov_heap()
+        raw_hcl.clear()
         self.invocations.clear()
         self.handed_types.clear()
         self.errors.clear()
@@ -89,6 +94,41 @@ def current_policy() -> LoadedPolicy | PolicyMapError:
     return _policy_cache[key]
 
 
+_policy_of_loop: list[Any] = [None, None]  # [graph, policy] of the check loop in progress
+
+
+def policy_for_graph(graph: Any) -> LoadedPolicy | PolicyMapError:
+    """current_policy(), read once per scanned graph: every check calls it for every resource, and the map
+    cannot change within one check loop (a plan or .tf.json scan, with no graph, reads it each time)."""
+    if graph is not None and _policy_of_loop[0] is graph:
+        return _policy_of_loop[1]  # type: ignore[no-any-return]
+    loaded = current_policy()
+    if graph is not None:
+        _policy_of_loop[:] = [graph, loaded]
+    return loaded
+
+
+_heap_frozen = [False]
+
+
+def _freeze_checkov_heap() -> None:
+    """Move what checkov has built so far (its definitions and graph, most of the heap) out of the cyclic
+    garbage collector's reach before the model is built: otherwise every full collection our allocations
+    trigger walks all of it again (measured: about 15% of a scan's CPU at 2,000 resources). The objects stay
+    alive as before (they are checkov's, held until the scan ends); only cycles among them that become garbage
+    while frozen wait until `release_checkov_heap` or the end of the process. Once per scan."""
+    if not _heap_frozen[0]:
+        gc.freeze()
+        _heap_frozen[0] = True
+
+
+def release_checkov_heap() -> None:
+    """Give the frozen objects back to the collector (the CLI does this before each scan it starts)."""
+    if _heap_frozen[0]:
+        gc.unfreeze()
+        _heap_frozen[0] = False
+
+
 def model_for_conf(graph: Any, conf: dict[str, Any]) -> Infrastructure:
     """The model a resource configuration belongs to: its plan's in a plan scan, else the graph's."""
     plan_file = conf.get("__file__")
@@ -119,6 +159,7 @@ def model_for(graph: Any) -> Infrastructure:
     if cached is None or cached[0] is not graph or cached[2] != inputs:
         if len(_model_cache) > 32:  # several roots per scan; drop models of finished scans
             _model_cache.clear()
+        _freeze_checkov_heap()
         cached = _model_cache[id(graph)] = (graph, build_from_graph(graph), inputs)
     return run_record.used(cached[1])
 

@@ -61,6 +61,11 @@ def normalise_class(value: Any) -> str | None:
 
 
 def classify(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Classification:
+    """The resource's class under `policy`: derived once per resource, whichever check asks first."""
+    return infra.derived("classification", resource, policy, lambda: _classify(resource, infra, policy))
+
+
+def _classify(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Classification:
     declarations: list[Declaration] = []
     problems: list[str] = []
     tag_keys = policy.classification.tag_keys
@@ -92,6 +97,10 @@ def classify(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Cl
 
 def tenant_of(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Resolution[str] | None:
     """The tenant tag (resource tags win over the provider's default_tags, as in AWS); None if untagged."""
+    return infra.derived("tenant", resource, policy, lambda: _tenant_of(resource, infra, policy))
+
+
+def _tenant_of(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Resolution[str] | None:
     key = policy.residency.tenant_tag_key
     for where, tags in infra.tag_sources(resource):
         if isinstance(tags, dict) and key in tags:

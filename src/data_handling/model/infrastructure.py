@@ -4,12 +4,15 @@ the reason, never guessed."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from data_handling.model.arn import parse_arn
 from data_handling.model.records import ModuleCall, ModuleKey, ProviderBlock, Resource
 from data_handling.model.values import Known, Resolution, Unknown, as_text, evaluate_merge, is_unrendered, unwrap
 from data_handling.policy.regions import is_well_formed_region
+
+T = TypeVar("T")
 
 _FIX_REGION = "set the region in the provider block (or the resource's region argument), give the variable " \
               "a default or a terraform.tfvars value, or scan the plan"
@@ -35,7 +38,7 @@ class Infrastructure:
             self._by_address.setdefault(resource.address, []).append(resource)
         self._providers = {(p.root_dir, p.module, p.local_name): p for p in providers}
         self._calls: dict[ModuleKey, ModuleCall] = {(c.root_dir, c.address): c for c in calls}
-        self._provider_cache: dict[int, Resolution[ProviderBlock]] = {}
+        self._derived: dict[tuple[str, int], tuple[Resource, Any, Any]] = {}
         self._referrers: dict[int, list[tuple[str, Resource]]] | None = None
 
     # --- navigating -------------------------------------------------------------------------------------
@@ -87,15 +90,23 @@ class Infrastructure:
             candidates = [c for c in candidates if c.file_path.endswith(file_path.lstrip("/"))] or candidates
         return candidates[0] if len(candidates) == 1 else None
 
+    def derived(self, kind: str, resource: Resource, policy: Any, compute: Callable[[], T]) -> T:
+        """`compute()` once per resource and policy map for a fact every check may ask (its class, its tenant):
+        the model is built once per graph, and no check re-derives what another already did."""
+        key = (kind, id(resource))  # the entry holds the resource: an id reused by another object is a miss
+        cached = self._derived.get(key)
+        if cached is not None and cached[0] is resource and cached[1] is policy:
+            return cached[2]  # type: ignore[no-any-return]
+        value = compute()
+        self._derived[key] = (resource, policy, value)
+        return value
+
     # --- providers --------------------------------------------------------------------------------------
 
     def provider_of(self, resource: Resource) -> Resolution[ProviderBlock]:
         """The provider configuration a resource uses: its `provider` argument, remapped through each enclosing
         module call's `providers` map, or inherited as the default configuration."""
-        cached = self._provider_cache.get(id(resource))
-        if cached is None:
-            cached = self._provider_cache[id(resource)] = self._resolve_provider(resource)
-        return cached
+        return self.derived("provider", resource, None, lambda: self._resolve_provider(resource))
 
     def _resolve_provider(self, resource: Resource) -> Resolution[ProviderBlock]:
         if resource.provider_key is not None:  # read from a plan: Terraform resolved it already
@@ -138,6 +149,9 @@ class Infrastructure:
 
     def region_of(self, resource: Resource) -> Resolution[str]:
         """Resource `region` argument (AWS provider v6), else the region of the provider it uses."""
+        return self.derived("region", resource, None, lambda: self._resolve_region(resource))
+
+    def _resolve_region(self, resource: Resource) -> Resolution[str]:
         if resource.get("region") is not None:  # region = null means "not set": the provider's applies
             what = "planned region" if resource.provider_key is not None else "region argument"
             return region_value(resource.get("region"), f"{what} of {resource.describe()}")
@@ -156,6 +170,9 @@ class Infrastructure:
     def tag_sources(self, resource: Resource) -> list[tuple[str, Any]]:
         """(where, tags) pairs: the resource's tags, its plan tags_all, and the default_tags of its provider.
         A value that is not a map is kept as is, so callers can report it could not be evaluated."""
+        return list(self.derived("tags", resource, None, lambda: self._read_tag_sources(resource)))
+
+    def _read_tag_sources(self, resource: Resource) -> list[tuple[str, Any]]:
         sources: list[tuple[str, Any]] = []
         tags_all = resource.get("tags_all")
         # A plan's tags_all already merges the provider's default_tags; Terraform leaves it unknown when the

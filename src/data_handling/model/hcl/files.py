@@ -73,6 +73,12 @@ def load_module(directory: str, files: tuple[str, ...] | None = None) -> ModuleF
     return _load(directory, files if files is not None else terraform_files(directory))
 
 
+def forget_loaded() -> None:
+    """Drop the blocks read so far (after an evaluation: they are large, and only its records are kept)."""
+    _load.cache_clear()
+    _json_document.cache_clear()
+
+
 @lru_cache(maxsize=512)
 def _load(directory: str, files: tuple[str, ...]) -> ModuleFiles:
     module = ModuleFiles(directory, files)

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from data_handling.model.hcl.evaluator import ResourceInstance, TooLarge, Tree, strip_keys
-from data_handling.model.hcl.files import terraform_files
+from data_handling.model.hcl.files import forget_loaded, terraform_files
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
 from data_handling.model.records import ModuleCall, ProviderBlock, Resource
 
@@ -99,16 +99,22 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
                 _keep_checkov_keys(record, resource)
     # Checkov does not load modules from .terraform/modules: their resources are evaluated but never handed to
     # a check. Say so rather than pass them silently.
+    by_root: dict[str, list[Resource]] = {}
+    for record in evaluation.resources:
+        by_root.setdefault(record.root_dir, []).append(record)
     for root_dir, tree in trees.items():
         installed = {"module." + ".module.".join(key.split(".")) for key in tree.installed_calls}
-        for record in evaluation.resources:
-            if record.root_dir == root_dir and record.mode == "resource" and id(record) not in matched and any(
+        if not installed:
+            continue
+        for record in by_root.get(root_dir, []):
+            if record.mode == "resource" and id(record) not in matched and any(
                     strip_keys(record.module) == call or strip_keys(record.module).startswith(call + ".")
                     for call in installed):
                 evaluation.missing_modules.append(
                     f"{record.module} (read from .terraform/modules, but checkov did not load it, so "
                     f"{record.address} and its other resources were not checked)")
                 installed.discard(strip_keys(record.module))
+    forget_loaded()  # the module files' blocks are evaluated: only the records are kept
     return evaluation
 
 
