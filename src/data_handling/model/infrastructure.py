@@ -39,16 +39,41 @@ class Infrastructure:
         self._providers = {(p.root_dir, p.module, p.local_name): p for p in providers}
         self._calls: dict[ModuleKey, ModuleCall] = {(c.root_dir, c.address): c for c in calls}
         self._derived: dict[tuple[str, int], tuple[Resource, Any, Any]] = {}
+        self._type_index: dict[tuple[str | None, str], list[tuple[int, Resource]]] | None = None
+        self._block_index: dict[tuple[str, str, str, str], list[Resource]] | None = None
         self._referrers: dict[int, list[tuple[str, Resource]]] | None = None
 
     # --- navigating -------------------------------------------------------------------------------------
 
     def of_type(self, *resource_types: str) -> list[Resource]:
-        return [resource for resource in self.resources if resource.type in resource_types]
+        return self._indexed(None, resource_types)
 
     def in_same_root(self, resource: Resource, *resource_types: str) -> list[Resource]:
         """Resources of the given types in the same scanned root module tree as `resource`."""
-        return [r for r in self.resources if r.root_dir == resource.root_dir and r.type in resource_types]
+        return self._indexed(resource.root_dir, resource_types)
+
+    def _indexed(self, root_dir: str | None, resource_types: tuple[str, ...]) -> list[Resource]:
+        """The resources of these types (in one root, or all), in model order: an index built once per model,
+        since the rules ask this for every resource (a walk over all resources each time is quadratic)."""
+        if self._type_index is None:
+            self._type_index = {}
+            for position, candidate in enumerate(self.resources):
+                self._type_index.setdefault((None, candidate.type), []).append((position, candidate))
+                self._type_index.setdefault((candidate.root_dir, candidate.type), []).append((position, candidate))
+        index = self._type_index
+        found = [entry for kind in dict.fromkeys(resource_types) for entry in index.get((root_dir, kind), [])]
+        if len(resource_types) > 1:
+            found.sort(key=lambda entry: entry[0])
+        return [candidate for _, candidate in found]
+
+    def declared(self, root_dir: str, module: str, resource_type: str, name: str) -> list[Resource]:
+        """The resources and data sources of one block (`type.name` in module `module` of a root): its instances."""
+        if self._block_index is None:
+            self._block_index = {}
+            for candidate in self.resources + self.data_sources:
+                key = (candidate.root_dir, candidate.module, candidate.type, candidate.name)
+                self._block_index.setdefault(key, []).append(candidate)
+        return list(self._block_index.get((root_dir, module, resource_type, name), []))
 
     @staticmethod
     def referenced(resource: Resource, attribute: str) -> list[Resource]:

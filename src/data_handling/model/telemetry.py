@@ -198,8 +198,7 @@ def _named_by_reference(text: str, resource: Resource, infra: Infrastructure) ->
     passed = [t for _, t in dynamic_blocks.input_references(infra, resource) if t.type == kind and t.name == name]
     if passed:
         return passed
-    local = [r for r in infra.resources + infra.data_sources if r.root_dir == resource.root_dir
-             and r.module == resource.module and r.type == kind and r.name == name]
+    local = infra.declared(resource.root_dir, resource.module, kind, name)
     return local if len(local) == 1 else []
 
 
