@@ -2,7 +2,7 @@
 
 - checkov's parse is shared with the model (model/raw_hcl.py, checkov_adapter/shared_parse.py): a document is
   taken only for the exact text it was parsed from, and every reader gets its own copy;
-- facts every check asks (class, tenant, region, tags, provider) are derived once per resource and policy map
+- facts every check asks (class, tenant, provider) are derived once per resource and policy map
   (Infrastructure.derived), never served for another object that happens to reuse an id;
 - the policy map is read once per scanned graph (state.policy_for_graph);
 - checkov's heap is frozen while the checks run and released when the CLI starts the next scan.

@@ -14,13 +14,13 @@ from data_handling.policy.schema import DATA_CLASSES, PolicyMap
 SENSITIVITY = {name: rank for rank, name in enumerate(DATA_CLASSES)}  # public < ... < restricted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Declaration:
     data_class: str
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Classification:
     declarations: tuple[Declaration, ...]
     problems: tuple[str, ...]  # values that are not a class, tags that could not be evaluated

@@ -174,7 +174,7 @@ class Infrastructure:
 
     def region_of(self, resource: Resource) -> Resolution[str]:
         """Resource `region` argument (AWS provider v6), else the region of the provider it uses."""
-        return self.derived("region", resource, None, lambda: self._resolve_region(resource))
+        return self._resolve_region(resource)
 
     def _resolve_region(self, resource: Resource) -> Resolution[str]:
         if resource.get("region") is not None:  # region = null means "not set": the provider's applies
@@ -195,7 +195,7 @@ class Infrastructure:
     def tag_sources(self, resource: Resource) -> list[tuple[str, Any]]:
         """(where, tags) pairs: the resource's tags, its plan tags_all, and the default_tags of its provider.
         A value that is not a map is kept as is, so callers can report it could not be evaluated."""
-        return list(self.derived("tags", resource, None, lambda: self._read_tag_sources(resource)))
+        return self._read_tag_sources(resource)
 
     def _read_tag_sources(self, resource: Resource) -> list[tuple[str, Any]]:
         sources: list[tuple[str, Any]] = []

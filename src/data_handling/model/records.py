@@ -17,7 +17,7 @@ def _where(file_path: str, line: int) -> str:
     return f"{os.path.basename(file_path)}:{line}" if line else os.path.basename(file_path)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ProviderBlock:
     """A `provider` block: `aws` (the default configuration) or `aws.<alias>`."""
 
@@ -35,7 +35,7 @@ class ProviderBlock:
         return unwrap(self.config.get(key))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ModuleCall:
     """A `module` block instance: which parent calls it and which provider configurations it passes."""
 
@@ -50,7 +50,7 @@ class ModuleCall:
         return f'{self.address} ({_where(self.file_path, self.line)})'
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Resource:
     address: str  # module.a.aws_s3_bucket.b
     type: str

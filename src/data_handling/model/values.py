@@ -9,13 +9,13 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Known(Generic[T]):
     value: T
     source: str  # where the value was read, for finding details: 'provider "aws.us" (providers.tf:12)'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unknown:
     reason: str  # a sentence: what could not be resolved and why
     # An implicit, empty provider configuration (no provider block at all): its region is unknown, but it

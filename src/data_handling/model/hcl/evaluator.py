@@ -68,7 +68,7 @@ def _written_key(block: WrittenBlock) -> tuple[str, str, str]:
     return os.path.abspath(block.file_path), block.labels[0], block.labels[-1]
 
 
-@dataclass
+@dataclass(slots=True)
 class ResourceInstance:
     """One instance of a resource or data block (`aws_s3_bucket.b["x"]`), evaluated."""
 

@@ -21,7 +21,7 @@ _MAP_ATTRIBUTES = {"tags", "tags_all", "default_tags", "variables", "environment
                    "input_paths", "dimensions", "triggers", "policy", "attributes", "providers", "value", "default"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WrittenBlock:
     """A block as written: its labels, its body in python-hcl2's shape, and where it is."""
 
