@@ -139,19 +139,44 @@ def build(models: Iterable[Infrastructure], policy: PolicyMap, *, path: str, pol
           relative_to: Path | None = None) -> DataMap:
     """The data map of the models. Files and roots are shown relative to `relative_to` (default: PATH, or the
     directory of a PATH that is a file) when inside it."""
-    base = relative_to or _base_of(path)
-    stores: dict[tuple[str, str, str, int], Store] = {}
-    copies: list[tuple[tuple[str, str], CopyRow]] = []
-    flows: list[tuple[tuple[str, str], Flow]] = []
+    return assemble([rows(models, policy, relative_to or _base_of(path))], path=path, policy_map=policy_map)
+
+
+@dataclass
+class Rows:
+    """What a data map is assembled from, each row with its sort key: the rows of the models of several worker
+    processes (`scan --jobs`) concatenate into the rows of one scan."""
+
+    stores: list[tuple[tuple[str, str, str, int], Store]]
+    copies: list[tuple[tuple[str, str], CopyRow]]
+    flows: list[tuple[tuple[str, str], Flow]]
+
+
+def rows(models: Iterable[Infrastructure], policy: PolicyMap, base: Path) -> Rows:
+    """The rows of the models, files and roots shown relative to `base` when inside it."""
+    found = Rows([], [], [])
     for infra in models:
         for resource in infra.resources:
             root = _shown(resource.root_dir, base)
             order = (root, resource.address)
             if resource.type in policy.classification.store_types:
                 store = _store(resource, infra, policy, root, base)
-                stores.setdefault((root, store.address, store.file, store.line), store)
-            copies += [(order, row) for row in _copies(resource, infra, policy)]
-            flows += [(order, row) for row in _flows(resource, infra, policy)]
+                found.stores.append(((root, store.address, store.file, store.line), store))
+            found.copies += [(order, row) for row in _copies(resource, infra, policy)]
+            found.flows += [(order, row) for row in _flows(resource, infra, policy)]
+    return found
+
+
+def assemble(parts: Iterable[Rows], *, path: str, policy_map: str) -> DataMap:
+    """The data map of the rows, in order: a store found twice is listed once (the first)."""
+    stores: dict[tuple[str, str, str, int], Store] = {}
+    copies: list[tuple[tuple[str, str], CopyRow]] = []
+    flows: list[tuple[tuple[str, str], Flow]] = []
+    for part in parts:
+        for key, store in part.stores:
+            stores.setdefault(key, store)
+        copies += part.copies
+        flows += part.flows
     return DataMap(path=path, policy_map=policy_map,
                    stores=tuple(sorted(stores.values(), key=lambda s: (s.root, s.address, s.file, s.line))),
                    copies=_sorted_unique(copies), telemetry_flows=_sorted_unique(flows))
