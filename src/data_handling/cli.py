@@ -14,10 +14,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from data_handling import __version__
 from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
+from data_handling.checkov_adapter.scan_facts import ModuleProblems, RunFacts, Scanned, is_plan, name_json_resources
 from data_handling.model.plan_source import PlanError, load_plan
 from data_handling.output import destinations, sarif, summary
 from data_handling.output import findings as output_findings
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "work tree holding PATH, else the current directory)")
     scan.add_argument("--summary-file", help="append a Markdown summary of the findings to this file "
                       "(e.g. $GITHUB_STEP_SUMMARY)")
+    scan.add_argument("--jobs", type=_job_count, default=1, metavar="N",
+                      help="scan the independent Terraform roots of PATH in N worker processes, with one merged "
+                      "report (0: one per CPU; default: %(default)s, one process)")
     inventory = commands.add_parser("inventory", help="list the data stores, cross-region copies and central "
                                     "telemetry flows the checks see (the data map)")
     inventory.add_argument("path", help="Terraform directory, .tf file, or plan JSON (terraform show -json plan.out)")
@@ -66,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="output format (default: %(default)s; csv lists the stores only)")
     inventory.add_argument("--output-file", help="write the data map to this file instead of stdout")
     return parser
+
+
+def _job_count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of worker processes, got {value!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{count}: must be 0 (one per CPU) or more")
+    return count
 
 
 def _add_evaluation_options(command: argparse.ArgumentParser) -> None:
@@ -105,13 +118,14 @@ def _pin_evaluation_inputs(args: argparse.Namespace) -> None:
         os.environ.pop(inputs.ENV_WORKSPACE, None)
 
 
-def _refuse_missing_modules(allow: bool, target: Path) -> None:
+def _refuse_missing_modules(allow: bool, target: Path, problems: ModuleProblems | None = None) -> None:
     """A module whose source is not on disk leaves its resources unchecked: the scan cannot be trusted. So does a
-    root the evaluator could not read, even when no check was handed a resource of it."""
-    missing, failed = [], {}
-    for model in _models_of_every_root(target):
-        missing += model.missing_modules
-        failed.update(model.failed_roots)
+    root the evaluator could not read, even when no check was handed a resource of it. `problems`: those the
+    workers of a parallel scan found (default: the models of every root in this process)."""
+    from data_handling.checkov_adapter.scan_facts import models_of_every_root
+
+    problems = problems if problems is not None else ModuleProblems.of(models_of_every_root(target))
+    missing, failed = problems.missing_modules, problems.failed_roots
     if failed:
         root, why = sorted(failed.items())[0]
         raise ScanError(f"the Terraform of {one_line(root)} could not be evaluated: {one_line(why, limit=400)}")
@@ -127,34 +141,6 @@ def _refuse_missing_modules(allow: bool, target: Path) -> None:
     for module in missing:
         print(f"data-handling: warning: module {one_line(module)} is not available locally; its resources were not "
               "checked (--allow-missing-modules)", file=sys.stderr)
-
-
-def _models_of_every_root(target: Path) -> list:
-    """The models the checks used, and a model of every root no check was handed a resource of (a root whose
-    only module call cannot be loaded has nothing for checkov to hand a check)."""
-    from data_handling.checkov_adapter.input_tree import skipped_paths
-    from data_handling.checkov_adapter.state import models_used
-    from data_handling.model.graph_source import build_from_roots
-    from data_handling.model.hcl.roots import calling_roots, has_terraform, module_callers
-
-    models = models_used()
-    if _is_plan(target):
-        return models
-    covered = {os.path.realpath(resource.root_dir) for model in models for resource in model.resources}
-    covered |= {os.path.realpath(root) for model in models for root in model.failed_roots}
-    top = target.resolve() if target.is_dir() else target.resolve().parent
-    callers = module_callers(top)
-    skipped = skipped_paths()
-    roots: set[Path] = set()
-    for directory, subdirectories, _ in os.walk(top):
-        subdirectories[:] = [d for d in subdirectories if not d.startswith(".") and
-                             os.path.abspath(os.path.join(directory, d)) not in skipped]
-        if has_terraform(Path(directory)):
-            roots |= calling_roots(Path(directory), callers)
-        if not target.is_dir():
-            break
-    unseen = sorted(str(root) for root in roots if str(root) not in covered)
-    return models + ([build_from_roots(unseen)] if unseen else [])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,13 +175,60 @@ def scan(args: argparse.Namespace) -> int:
     checkov_files = destinations.check_scan(  # every output writable, before the scan (output/destinations.py)
         sarif_file=args.sarif_file, output_file_path=args.output_file_path, summary_file=args.summary_file,
         checkov_outputs=_checkov_outputs(args), wants_sarif=_wants_sarif(args))
+    jobs = args.jobs or _cpu_count()
+    if jobs > 1 and Path(args.path).is_dir():
+        from data_handling.checkov_adapter.parallel import start_workers
+
+        start_workers(Path(args.path))  # they import checkov while this process prepares the scan
     loaded, target = _prepare(args)
-    reports = _run_checkov(target, args, loaded)
+    scanned = _scan_in_parallel(target, args, loaded, jobs) or _scan_serially(target, args, loaded)
     destinations.verify_checkov_files(checkov_files)  # checkov logs a failed write and goes on
-    _refuse_missing_modules(args.allow_missing_modules, target)
-    verdict = _verdict(reports, loaded, args.with_builtin_checks)
-    _write_own_outputs(reports, target, args, loaded)
+    _refuse_missing_modules(args.allow_missing_modules, target, scanned.problems)
+    verdict = _verdict(scanned.reports, loaded, args.with_builtin_checks, scanned.facts)
+    _write_own_outputs(scanned, target, args, loaded)
     return verdict
+
+
+def _scan_serially(target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> Scanned:
+    reports = _run_checkov(target, args, loaded)  # checkov prints its formats
+    return Scanned(reports, RunFacts.collect(CATALOGUE))
+
+
+def _cpu_count() -> int:
+    """The CPUs this process may run on (--jobs 0)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no sched_getaffinity (macOS)
+        return os.cpu_count() or 1
+
+
+def _scan_in_parallel(target: Path, args: argparse.Namespace, loaded: LoadedPolicy, jobs: int) -> Scanned | None:
+    """--jobs N on a directory of several roots (checkov_adapter/parallel.py): the workers' results merged, and
+    checkov's formats printed from them as checkov prints its own. None: scan serially."""
+    from data_handling.checkov_adapter import parallel
+    from data_handling.checkov_adapter.input_tree import last_survey
+    from data_handling.checkov_adapter.isolation import print_reports
+
+    if jobs < 2 or not target.is_dir():
+        return None
+    arguments = _checkov_arguments(target, args)
+    split = parallel.plan(target, arguments[arguments.index("-d") + 1], jobs)
+    if split is None or isinstance(split, str):
+        if split:
+            print(f"data-handling: note: --jobs: {split}; scanning serially", file=sys.stderr)
+        return None
+    summary_base = output_findings.repository_root(target, args.repo_root).resolve() if args.summary_file else None
+    job = parallel.Job(batch=split.batches[0], plan_top=split.top, target=str(target), arguments=tuple(arguments),
+                       tree=last_survey(), check_ids=tuple(CATALOGUE), policy_map=str(Path(loaded.path).resolve()),
+                       data_map_base=str(summary_base) if summary_base else None)
+    scanned = parallel.run(split, job)
+    if isinstance(scanned, str):
+        print(f"data-handling: note: --jobs: the roots cannot be split as the serial scan reads them ({scanned}); "
+              "scanning serially", file=sys.stderr)
+        return None
+    if _checkov_outputs(args):
+        print_reports(arguments, scanned.reports)
+    return scanned
 
 
 def inventory(args: argparse.Namespace) -> int:
@@ -248,7 +281,7 @@ def _scan_target(path: Path) -> Path:
         return path  # surveyed in _survey: every directory and Terraform file under it must be readable
     if not path.is_file():
         raise ScanError(f"{one_line(path)}: not a regular file")
-    if _is_plan(path):
+    if is_plan(path):
         try:
             load_plan(str(path))  # refuse a file that is not a plan before checkov skips it silently
         except PlanError as error:
@@ -258,16 +291,12 @@ def _scan_target(path: Path) -> Path:
     return path
 
 
-def _is_plan(path: Path) -> bool:
-    return path.suffix == ".json" and not path.name.endswith(".tf.json")
-
-
 def _survey(target: Path, repo_root: Path) -> None:
     """Before checkov reads the tree: what cannot be read stops the scan, what must not be read is skipped."""
     from data_handling.checkov_adapter.input_tree import guard_checkov, survey
     from data_handling.checkov_adapter.state import ENV_SCAN_ROOTS
 
-    if _is_plan(target):
+    if is_plan(target):
         return
     tree = survey(target, repo_root)
     for path, why in sorted(tree.skipped.items()):
@@ -282,7 +311,7 @@ def _survey(target: Path, repo_root: Path) -> None:
 def _checkov_arguments(target: Path, args: argparse.Namespace) -> list[str]:
     # Terraform JSON (.tf.json) is read by checkov's terraform_json runner; the checks evaluate it in the same
     # model as HCL (checkov_adapter/base.py).
-    frameworks = (["terraform_plan"] if _is_plan(target) else ["terraform_json"] if target.name.endswith(".tf.json")
+    frameworks = (["terraform_plan"] if is_plan(target) else ["terraform_json"] if target.name.endswith(".tf.json")
                   else ["terraform", "terraform_json"] if target.is_dir() else ["terraform"])
     # A path that starts with "-" would read as an option to checkov: "./-h" is the same directory.
     path = str(target) if not str(target).startswith("-") else os.path.join(".", str(target))
@@ -317,27 +346,14 @@ def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy, q
     run_record.reset()
     # Only our SARIF (or the data map) was asked for: checkov's console output would corrupt it on stdout.
     return run_checkov(_checkov_arguments(target, args), quiet=quiet or not _checkov_outputs(args),
-                       amend=lambda reports: _name_json_resources(reports, run_record.json_addresses))
+                       amend=lambda reports: name_json_resources(reports, run_record.json_addresses))
 
 
-def _name_json_resources(reports: list, addresses: dict[tuple[str, str, str], str]) -> None:
-    """Checkov's terraform_json runner names every resource "resource.<name>"; our outputs use its address."""
-    for report in reports:
-        if getattr(report, "check_type", "") != "terraform_json":
-            continue
-        for record in (*report.failed_checks, *report.passed_checks, *report.skipped_checks):
-            name = record.resource.split(".", 1)[-1]
-            address = addresses.get((record.check_id, record.file_path, name))
-            if address:
-                report.resources.discard(f"{record.file_path}:{record.resource}")
-                record.resource = address
-                report.resources.add(f"{record.file_path}:{address}")
-
-
-def _write_own_outputs(reports: list, target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> None:
+def _write_own_outputs(scanned: Scanned, target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> None:
     """Our SARIF and Markdown summary, from the same findings (waived and skipped ones are not in the SARIF)."""
     if not (_wants_sarif(args) or args.summary_file):
         return
+    reports = scanned.reports
     repo_root = output_findings.repository_root(target, args.repo_root)
     scan_root = target.resolve() if target.is_dir() else target.resolve().parent
     plan_sources = args.repo_root_for_plan_enrichment
@@ -351,22 +367,28 @@ def _write_own_outputs(reports: list, target: Path, args: argparse.Namespace, lo
     if args.summary_file:
         severities = {check_id: loaded.policy.severity_of(check_id) for check_id in CATALOGUE}
         markdown = summary.render(failed, skipped, repo_root, target=args.path, policy_map=loaded.path,
-                                  severities=severities, data_map=_data_map_table(args, loaded, repo_root))
+                                  severities=severities,
+                                  data_map=_data_map_table(args, loaded, repo_root, scanned.data_map))
         summary.append(Path(args.summary_file), markdown)
 
 
-def _data_map_table(args: argparse.Namespace, loaded: LoadedPolicy, repo_root: Path) -> str:
-    """The summary's collapsed data map: the stores of the models this scan evaluated."""
+def _data_map_table(args: argparse.Namespace, loaded: LoadedPolicy, repo_root: Path,
+                    rows: list | str | None = None) -> str:
+    """The summary's collapsed data map: the stores of the models this scan evaluated (`rows`: those the workers
+    of a parallel scan built from theirs, or why they could not)."""
     from data_handling.checkov_adapter.state import models_used
 
-    try:
-        data_map = data_inventory.build(models_used(), loaded.policy, path=args.path, policy_map=str(loaded.path),
-                                        relative_to=repo_root.resolve())
-        return data_inventory.stores_markdown(data_map)
-    except Exception as error:  # the findings stand; the summary says the map is missing, and why
-        message = f"the data map could not be built: {type(error).__name__}: {error}"
-        print(f"data-handling: warning: {one_line(message, limit=1000)}", file=sys.stderr)
-        return summary.markdown_cell(message[0].upper() + message[1:]) + "."
+    message = rows if isinstance(rows, str) else None
+    if message is None:
+        try:
+            data_map = (data_inventory.assemble(rows, path=args.path, policy_map=str(loaded.path)) if rows is not None
+                        else data_inventory.build(models_used(), loaded.policy, path=args.path,
+                                                  policy_map=str(loaded.path), relative_to=repo_root.resolve()))
+            return data_inventory.stores_markdown(data_map)
+        except Exception as error:  # the findings stand; the summary says the map is missing, and why
+            message = f"the data map could not be built: {type(error).__name__}: {error}"
+    print(f"data-handling: warning: {one_line(message, limit=1000)}", file=sys.stderr)
+    return summary.markdown_cell(message[0].upper() + message[1:]) + "."
 
 
 def _refuse_parse_failures(reports: list) -> None:
@@ -385,22 +407,18 @@ def _scanned_aws(reports: list) -> bool:
     return any(_resource_type(item).startswith("aws_") for report in reports for item in report.resources)
 
 
-def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
-    from checkov.terraform.checks.resource.registry import resource_registry
-
-    from data_handling.checkov_adapter.state import run_record
-
+def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool, facts: RunFacts) -> int:
     _refuse_parse_failures(reports)
-    if run_record.errors:
-        raise ScanError(f"{run_record.errors[0]} ({len(run_record.errors)} error(s) in all; see the log)")
+    if facts.errors:
+        raise ScanError(f"{facts.errors[0]} ({len(facts.errors)} error(s) in all; see the log)")
     enabled = [check_id for check_id in CATALOGUE if loaded.policy.is_enabled(check_id)]
-    missing = [check_id for check_id in enabled if resource_registry.get_check_by_id(check_id) is None]
+    missing = [check_id for check_id in enabled if facts.declared.get(check_id) is None]
     if missing:
         raise ScanError(f"checks {', '.join(missing)} did not load into checkov; the scan is incomplete")
     # Each check is registered for the resource types its rule can judge under the map the checks loaded
     # (rules/applicability.py). They must cover those of this map, and a check whose types occur among the
     # scanned resources must have run, or checkov dropped it.
-    declared = {check_id: _declared(resource_registry, check_id) for check_id in enabled}
+    declared = {check_id: facts.declared.get(check_id) or ("aws_*",) for check_id in enabled}
     narrowed = [check_id for check_id in enabled if not all(
         applies_to(declared[check_id], kind) for kind in applicable_types(check_id, loaded.policy))]
     if narrowed:
@@ -408,9 +426,8 @@ def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
                         f"{one_line(loaded.path)} makes them judge; the scan is incomplete")
     # The types checkov handed any data-handling check (CKV_DH_203 takes every aws_* resource checkov judges; one
     # that count = 0 removes reaches none), with the types named in the reports as a floor when none was handed.
-    scanned = set(run_record.handed_types) or {_resource_type(item) for report in reports
-                                               for item in report.resources}
-    idle = [check_id for check_id in enabled if not run_record.invocations[check_id]
+    scanned = set(facts.handed_types) or {_resource_type(item) for report in reports for item in report.resources}
+    idle = [check_id for check_id in enabled if not facts.invocations[check_id]
             and any(applies_to(declared[check_id], kind) for kind in scanned)]
     if idle:
         raise ScanError(f"checks {', '.join(idle)} loaded but never ran on the applicable scanned resources")
@@ -420,11 +437,6 @@ def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool) -> int:
     print(f"data-handling: {len(failed)} finding(s), {ours} from the data-handling checks; policy map "
           f"{one_line(loaded.path)} ({loaded.origin})", file=sys.stderr)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
-
-
-def _declared(registry: Any, check_id: str) -> tuple[str, ...]:
-    check = registry.get_check_by_id(check_id)
-    return tuple(check.supported_resources) if check is not None else ("aws_*",)
 
 
 def _resource_type(item: str) -> str:

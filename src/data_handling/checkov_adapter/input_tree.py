@@ -95,11 +95,19 @@ def _shown(path: str) -> str:
 # --- inside checkov ------------------------------------------------------------------------------------
 
 _guarded: dict[str, str] = {}
+_surveyed: list[InputTree] = []  # the tree guard_checkov was last given
 parse_causes: dict[str, BaseException] = {}  # absolute path -> the exception checkov's parser recorded
 
 
 def skipped_paths() -> frozenset[str]:
     return frozenset(_guarded)
+
+
+def last_survey() -> InputTree:
+    """The survey checkov was last guarded with: what a --jobs worker guards its checkov with."""
+    if not _surveyed:
+        raise ScanError("internal error: the tree was not surveyed before the scan")
+    return _surveyed[-1]
 
 
 def guard_checkov(tree: InputTree) -> None:
@@ -111,6 +119,7 @@ def guard_checkov(tree: InputTree) -> None:
 
     _guarded.clear()
     _guarded.update(tree.skipped)
+    _surveyed[:] = [tree]
     parse_causes.clear()
     os.environ[CONFINE_ENV] = str(tree.confine_to)
     original = getattr(parser_utils.load_or_die_quietly, "__wrapped__", parser_utils.load_or_die_quietly)

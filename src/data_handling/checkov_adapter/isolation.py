@@ -97,18 +97,20 @@ def _catching_tracebacks() -> Iterator[_Tracebacks]:
 
 
 @contextlib.contextmanager
-def _before_output(amend: Callable[[list[Any]], None] | None) -> Iterator[None]:
-    """Let the CLI amend the reports after the checks ran and before checkov writes them."""
+def _before_output(amend: Callable[[list[Any]], None] | None, output: bool = True) -> Iterator[None]:
+    """Let the CLI amend the reports after the checks ran and before checkov writes them; with `output` False,
+    checkov neither prints nor writes them (a --jobs worker: the parent prints the merged reports)."""
     from checkov.common.runners.runner_registry import RunnerRegistry
 
     original = RunnerRegistry.print_reports
-    if amend is None:
+    if amend is None and output:
         yield
         return
 
     def print_reports(self: Any, scan_reports: list[Any], *args: Any, **kwargs: Any) -> Any:
-        amend(scan_reports)
-        return original(self, scan_reports, *args, **kwargs)
+        if amend is not None:
+            amend(scan_reports)
+        return original(self, scan_reports, *args, **kwargs) if output else 0
 
     RunnerRegistry.print_reports = print_reports  # type: ignore[method-assign]
     try:
@@ -117,9 +119,10 @@ def _before_output(amend: Callable[[list[Any]], None] | None) -> Iterator[None]:
         RunnerRegistry.print_reports = original  # type: ignore[method-assign]
 
 
-def run_checkov(arguments: list[str], quiet: bool, amend: Callable[[list[Any]], None] | None = None) -> list[Any]:
-    """Run checkov with exactly `arguments`; its reports (given to `amend` before checkov prints them). Any
-    exit checkov attempts is a ScanError."""
+def run_checkov(arguments: list[str], quiet: bool, amend: Callable[[list[Any]], None] | None = None,
+                output: bool = True) -> list[Any]:
+    """Run checkov with exactly `arguments`; its reports (given to `amend` before checkov prints them, or, with
+    `output` False, instead of printing and writing them). Any exit checkov attempts is a ScanError."""
     scrub_environment()  # again: the CLI's own code may have run in between (variables read at import are gone)
     from checkov.common.models.enums import ParallelizationType
     from checkov.common.parallelizer.parallel_runner import parallel_runner
@@ -138,7 +141,7 @@ def run_checkov(arguments: list[str], quiet: bool, amend: Callable[[list[Any]], 
             with _no_config_files():
                 checkov = Checkov(list(arguments))
             with contextlib.ExitStack() as stack:
-                stack.enter_context(_before_output(amend))
+                stack.enter_context(_before_output(amend, output))
                 if quiet:
                     stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
                 checkov.run()
@@ -150,3 +153,27 @@ def run_checkov(arguments: list[str], quiet: bool, amend: Callable[[list[Any]], 
             raise ScanError(f"checkov stopped before the scan finished (exit {one_line(stop.code)}); nothing was "
                             "checked reliably") from None
     return list(checkov.scan_reports)
+
+
+def print_reports(arguments: list[str], reports: list[Any]) -> None:
+    """Print (and with --output-file-path write) `reports` exactly as `run_checkov(arguments, ...)` has checkov
+    print its own: for the reports of several checkov runs merged into one (scan --jobs). Checkov's own
+    RunnerRegistry.print_reports, with the configuration checkov parses from the same arguments."""
+    scrub_environment()
+    from checkov.common.runners.runner_registry import RunnerRegistry
+    from checkov.common.util.banner import banner, default_tool
+    from checkov.main import Checkov
+    from checkov.runner_filter import RunnerFilter
+
+    with _catching_tracebacks() as tracebacks:
+        try:
+            with _no_config_files():
+                config = Checkov(list(arguments)).config
+            config.output = config.output or ["cli"]  # as Checkov.run does
+            registry = RunnerRegistry(banner, RunnerFilter(framework=config.framework), tool=default_tool)
+            registry.print_reports(reports, config=config)
+        except SystemExit as stop:
+            crash = tracebacks.last
+            raise ScanError(f"checkov could not print the merged reports (exit {one_line(stop.code)}"
+                            + (f": {type(crash).__name__}: {one_line(crash, limit=300)}" if crash else "")
+                            + ")") from None
