@@ -217,6 +217,9 @@ def _scan_in_parallel(target: Path, args: argparse.Namespace, loaded: LoadedPoli
         if split:
             print(f"data-handling: note: --jobs: {split}; scanning serially", file=sys.stderr)
         return None
+    roots = sum(len(batch.model_roots) for batch in split.batches)
+    print(f"data-handling: scanning {roots} roots in {len(split.batches)} worker processes (--jobs {args.jobs})",
+          file=sys.stderr)
     summary_base = output_findings.repository_root(target, args.repo_root).resolve() if args.summary_file else None
     job = parallel.Job(batch=split.batches[0], plan_top=split.top, target=str(target), arguments=tuple(arguments),
                        tree=last_survey(), check_ids=tuple(CATALOGUE), policy_map=str(Path(loaded.path).resolve()),
