@@ -140,8 +140,8 @@ COVERAGE: tuple[Entry, ...] = (
     Entry(_CLASSES, "Restricted: Storage: Vault, KMS-encrypted", ENFORCED, ("CKV_DH_201", "CKV_DH_202"),
           reason="CKV_DH_201: vault resource types only; CKV_DH_202: a rotated, single-region customer-managed key"),
     Entry(_CLASSES, "Restricted: Access: Two-person rule, logged", PARTLY, ("CKV_DH_204",), ("CKV_DH_104",),
-          reason="CKV_DH_204: no key policy lets one principal administer and decrypt; the approvals are people's; "
-          "logging is CKV_DH_104"),
+          reason="CKV_DH_204: no key policy lets one principal both administer and decrypt; the second person's "
+          "approval is a process; logging is CKV_DH_104"),
 
     Entry(_REGION, "A tenant's `Confidential` data does not leave its home region.", PARTLY,
           ("CKV_DH_101", "CKV_DH_102"),
@@ -162,8 +162,8 @@ COVERAGE: tuple[Entry, ...] = (
           reason="billing_total and tenant_id are approved; customer_id is not, so CKV_DH_302 fails it"),
     Entry(_REGION, "Webhook delivery success rates, by endpoint host (not by URL path)", ENFORCED,
           ("CKV_DH_301", "CKV_DH_302"),
-          reason="delivery_success_rate and endpoint_host are approved; a URL path (`$context.path` too) fails "
-          "CKV_DH_302"),
+          reason="delivery_success_rate and endpoint_host are approved; a URL path field, or an access log's "
+          "`$context.path`, fails CKV_DH_302"),
     Entry(_REGION, "What does not flow centrally: customer emails, names, addresses, order line items, payment "
           "tokens, IP addresses.", PARTLY, ("CKV_DH_302", "CKV_DH_303"),
           reason="unapproved fields fail CKV_DH_302, raw logs with IPs CKV_DH_303; a masked log group may still "
