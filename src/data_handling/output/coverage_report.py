@@ -138,7 +138,7 @@ def run_coverage(output: str, output_file: str | None) -> int:
         destinations.check_file(output_file)
         found = coverage.problems()
         if found:
-            more = f" ({len(found) - 1} more problems)" if len(found) > 1 else ""
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             raise ScanError(f"the coverage map does not match the policy: {found[0]}{more}; update "
                             "src/data_handling/policy/coverage.py")
         destinations.write_text(output_file, render(output))

@@ -1,0 +1,295 @@
+"""The coverage map (issue 12, item 5): every statement of policy/data-handling.md is mapped to the checks that
+enforce it or marked with why not, nothing else is mapped, and docs/policy-coverage.md is current."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import REPO
+from data_handling.output import coverage_report
+from data_handling.policy import coverage
+from data_handling.policy.catalogue import CATALOGUE
+from data_handling.policy.coverage import COVERAGE, PLANNED, PLANNED_CHECKS, Entry, policy_statements
+
+POLICY_FILE = REPO / "policy" / "data-handling.md"
+POLICY = POLICY_FILE.read_text(encoding="utf-8")
+STATEMENTS = policy_statements(POLICY)
+
+
+def _find(text: str) -> coverage.Statement:
+    [found] = [statement for statement in STATEMENTS if statement.text == text]
+    return found
+
+
+# --- completeness ----------------------------------------------------------------------------------------------
+
+def test_the_coverage_map_reads_the_repository_policy():
+    assert coverage.policy_text() == POLICY
+
+
+def test_every_statement_of_the_policy_is_mapped():
+    found = coverage.differences(STATEMENTS)
+    assert not found.unmapped, "add these to COVERAGE in src/data_handling/policy/coverage.py:\n" + "\n".join(
+        found.messages())
+
+
+def test_the_map_lists_nothing_the_policy_does_not_say():
+    found = coverage.differences(STATEMENTS)
+    assert not found.stale, "\n".join(found.messages())
+
+
+def test_the_map_follows_the_policy_in_order():
+    assert [entry.key for entry in COVERAGE] == list(dict.fromkeys(statement.key for statement in STATEMENTS))
+
+
+def test_the_map_is_well_formed():
+    assert coverage.entry_problems() == []
+    assert coverage.problems() == []
+
+
+def test_every_catalogued_check_enforces_at_least_one_statement():
+    named = {check_id for entry in COVERAGE for check_id in entry.checks}
+    assert set(CATALOGUE) <= named
+    without_100 = tuple(e if "CKV_DH_100" not in e.checks else Entry(e.section, e.statement, coverage.PROCEDURAL,
+                                                                        reason="x") for e in COVERAGE)
+    assert "CKV_DH_100 enforces no statement of the coverage map" in coverage.entry_problems(without_100)
+
+
+def test_check_ids_exist():
+    assert {check_id for entry in COVERAGE for check_id in entry.checks} <= set(CATALOGUE)
+    typo = (*COVERAGE[:1], Entry("Audits", "x", coverage.ENFORCED, ("CKV_DH_999",)))
+    assert any("CKV_DH_999 is not in the catalogue" in problem for problem in coverage.entry_problems(typo))
+
+
+def test_each_check_is_mapped_where_its_catalogue_clause_quotes_the_policy():
+    for spec in CATALOGUE.values():
+        quote = coverage.plain(spec.clause.quote)
+        section = spec.clause.section.split(" (", 1)[0]
+        quoted = [entry for entry in COVERAGE if entry.section == section
+                  and (quote in entry.statement or entry.statement in quote)]
+        assert quoted, f"{spec.id}: no statement of the map holds its clause {quote!r}"
+        assert any(spec.id in entry.checks for entry in quoted), (spec.id, [e.statement for e in quoted])
+
+
+def test_statuses_carry_what_they_need():
+    for entry in COVERAGE:
+        assert entry.status in coverage.STATUSES
+        if entry.status in (coverage.ENFORCED, coverage.PARTLY):
+            assert entry.checks, entry
+        else:
+            assert not entry.checks, entry
+        if entry.status != coverage.ENFORCED:
+            assert entry.reason.strip() and "\n" not in entry.reason, entry
+    bad = (Entry("Audits", "x", coverage.PROCEDURAL), Entry("Audits", "y", coverage.PLANNED, reason="r"))
+    problems = coverage.entry_problems(bad)
+    assert any('"x" (Audits): procedural needs a one-line reason' in p for p in problems)
+    assert any('"y" (Audits): planned names no planned check' in p for p in problems)
+
+
+# --- planned checks --------------------------------------------------------------------------------------------
+
+def test_planned_checks_are_the_issues_and_not_catalogued_yet():
+    planned = {check_id for entry in COVERAGE for check_id in entry.planned}
+    assert planned == set(PLANNED_CHECKS) == {"CKV_DH_103", "CKV_DH_104", "CKV_DH_105", "CKV_DH_106"}
+    assert not planned & set(CATALOGUE)
+    assert [e.statement for e in COVERAGE if "CKV_DH_106" in e.planned] == [
+        "Train models on identifiable customer data."]
+
+
+def test_a_planned_check_that_lands_in_the_catalogue_fails_the_map():
+    landed = {**CATALOGUE, "CKV_DH_104": CATALOGUE["CKV_DH_100"]}
+    problems = coverage.entry_problems(catalogue=landed)
+    stale = [p for p in problems if "CKV_DH_104 is in the catalogue now, but the map still calls it planned" in p]
+    assert {p.split('"')[1] for p in stale} == {"Confidential: Access: Role-gated, audited",
+                                                "Restricted: Access: Two-person rule, logged",
+                                                "The audit log captures who, when, what, why."}
+    assert any(entry.status == PLANNED for entry in COVERAGE if "CKV_DH_104" in entry.planned)
+
+
+# --- the statement splitter ------------------------------------------------------------------------------------
+
+def test_table_cells_are_statements_of_their_row_and_column():
+    cell = _find("Confidential: Storage: Tenant region only")
+    assert (cell.section, cell.kind, cell.line) == ("Classification", "table cell", 19)
+    assert _find("Restricted: Access: Two-person rule, logged").kind == "table cell"
+    cells = [s.text for s in STATEMENTS if s.kind == "table cell"]
+    assert len(cells) == 12 and not any(text.startswith(("Class:", "---")) for text in cells)
+
+
+def test_list_items_and_paragraphs_are_split_into_sentences():
+    item = _find("Approvals expire after 24 hours.")
+    assert (item.section, item.kind) == ("Access requests", "list item")
+    assert _find("A manager approval click in the access tool.").line == item.line == 40
+    assert _find("(Aggregate, anonymised telemetry is fair game for internal product analytics.)").line == 48
+    assert _find("There is no cross-region read replica of customer PII.").kind == "paragraph"
+    assert _find("Telemetry that flows centrally is de-identified at source and listed explicitly:").line == 25
+    assert _find("Request counts, latencies, error rates, by route + status").kind == "list item"
+
+
+def test_markdown_is_normalised_and_front_matter_headings_are_not_statements():
+    assert _find("The first action is the incident response runbook.").section == "In a breach"  # the link's text
+    assert _find("What does not flow centrally: customer emails, names, addresses, order line items, payment "
+                 "tokens, IP addresses.")  # **not**
+    assert _find("A tenant's `Confidential` data does not leave its home region.")  # code spans kept
+    texts = {statement.text for statement in STATEMENTS}
+    assert not {"Data handling", "Classification", "Audits"} & texts
+    assert not any("sort:" in text or "tags:" in text for text in texts)
+    demo = _find("Raw HTML passes through the renderer — this paragraph demonstrates that.")
+    assert demo.kind == "html" and "<div" not in demo.text
+    assert len(STATEMENTS) == len(COVERAGE) == 37
+
+
+def test_reflowed_text_still_matches():
+    reflowed = POLICY.replace("There is no cross-region read\nreplica", "There  is no cross-region\nread replica")
+    assert reflowed != POLICY and coverage.problems(reflowed) == []
+
+
+def test_a_changed_sentence_is_reported_by_name():
+    changed = POLICY.replace("Approvals expire after 24 hours.", "Approvals expire after 48 hours.")
+    problems = coverage.problems(changed)
+    assert problems == [
+        'policy/data-handling.md:40 (list item in "Access requests"): "Approvals expire after 48 hours." is not '
+        "in the coverage map",
+        'the coverage map lists "Approvals expire after 24 hours." under "Access requests", which '
+        "policy/data-handling.md does not say (edited, moved or removed?)",
+    ]
+
+
+@pytest.mark.parametrize("edit", [
+    ("- Store full card numbers (PAN).", "- Keep backups for 7 years.\n- Store full card numbers (PAN)."),
+    ("| Restricted      |", "| Secret          | Keys | Nowhere | Nobody |\n| Restricted      |"),
+    ('<div class="text-muted">', '<div class="text-muted">Support may export data. '),
+    ("## Audits\n", "## Audits\n\nAccess reviews run monthly.\n"),
+])
+def test_an_added_statement_is_reported(edit):
+    changed = POLICY.replace(*edit)
+    assert changed != POLICY
+    found = coverage.differences(policy_statements(changed))
+    assert found.unmapped and not found.stale
+
+
+def test_a_sentence_moved_to_another_section_is_reported():
+    moved = POLICY.replace("- Store full card numbers (PAN). Stripe holds the cards; we hold a tokenised handle.\n",
+                           "").replace("## Audits\n", "## Audits\n\nStore full card numbers (PAN).\n")
+    found = coverage.differences(policy_statements(moved))
+    assert [s.key for s in found.unmapped] == [("Audits", "Store full card numbers (PAN).")]
+    assert {e.statement for e in found.stale} == {"Store full card numbers (PAN).",
+                                                  "Stripe holds the cards; we hold a tokenised handle."}
+
+
+def test_a_removed_sentence_is_reported():
+    removed = POLICY.replace(" Approvals expire after 24 hours.", "")
+    assert [e.statement for e in coverage.differences(policy_statements(removed)).stale] == [
+        "Approvals expire after 24 hours."]
+
+
+def test_the_splitter_on_a_small_document():
+    text = ("---\ntitle: X\n---\n\n# Title\n\nFirst one. Second one, e.g. this. (Third.)\n\n"
+            "| Class | Rule |\n|---|---|\n| A | *Kept* \\| here |\n\n1. Item one\n   continues. Item two.\n"
+            "- [Linked](x.md) **bold**\n\n```\ncode here\n```\n")
+    assert [(s.section, s.kind, s.line, s.text) for s in policy_statements(text)] == [
+        ("Title", "paragraph", 7, "First one."),
+        ("Title", "paragraph", 7, "Second one, e.g. this."),
+        ("Title", "paragraph", 7, "(Third.)"),
+        ("Title", "table cell", 11, "A: Rule: Kept | here"),
+        ("Title", "list item", 13, "Item one continues."),
+        ("Title", "list item", 14, "Item two."),
+        ("Title", "list item", 15, "Linked bold"),
+        ("Title", "code block", 17, "code here"),
+    ]
+
+
+# --- renderers -------------------------------------------------------------------------------------------------
+
+def test_json_is_a_list_of_statements_in_document_order():
+    rendered = json.loads(coverage_report.render("json"))
+    assert isinstance(rendered, list) and len(rendered) == len(COVERAGE)
+    for item, entry in zip(rendered, COVERAGE, strict=True):
+        assert list(item) == ["section", "statement", "status", "checks", "planned", "reason"]
+        assert (item["section"], item["statement"], item["status"]) == (*entry.key, entry.status)
+        assert item["checks"] == list(entry.checks) and item["planned"] == list(entry.planned)
+    assert rendered[9] == {
+        "section": "Classification", "statement": "Confidential: Storage: Tenant region only", "status": "enforced",
+        "checks": ["CKV_DH_101", "CKV_DH_102"], "planned": [],
+        "reason": "CKV_DH_101: each store in its tenant's home region; CKV_DH_102: no copy into another region"}
+
+
+def test_table_fits_120_columns_and_has_the_totals():
+    table = coverage_report.render("table")
+    assert max(len(line) for line in table.splitlines()) <= 120
+    totals = coverage.totals()
+    assert ("Totals: " + ", ".join(f"{status} {count}" for status, count in totals.items())
+            + f" ({len(COVERAGE)} statements)") in table
+    assert sum(totals.values()) == len(COVERAGE)
+    assert "  procedural         -                   Approvals expire after 24 hours." in table
+    assert "                     CKV_DH_104 planned  " in table
+
+
+def test_markdown_has_the_generated_header_and_totals():
+    markdown = coverage_report.render("markdown")
+    assert markdown.startswith("<!-- Generated by `data-handling coverage --output markdown --output-file "
+                               "docs/policy-coverage.md`")
+    for status, count in coverage.totals().items():
+        assert f"| {status} | {count} |" in markdown
+    assert ("| Approvals expire after 24 hours. | procedural | — | the access tool expires approvals |"
+            in markdown)
+    assert "[CKV_DH_204](checks/CKV_DH_204.md), CKV_DH_104 (planned)" in markdown
+    for check_id in CATALOGUE:
+        assert (REPO / "docs" / "checks" / f"{check_id}.md").is_file()
+
+
+def test_docs_policy_coverage_is_current():
+    committed = (REPO / coverage_report.DOC_FILE).read_text(encoding="utf-8")
+    assert committed == coverage_report.render("markdown"), (
+        f"{coverage_report.DOC_FILE} is out of date: regenerate it with `{coverage_report.COMMAND}` "
+        f"(or `{coverage_report.MODULE_COMMAND}`)")
+
+
+# --- run_coverage (what `data-handling coverage` calls) ---------------------------------------------------------
+
+def test_run_coverage_writes_the_file(tmp_path, capsys):
+    target = tmp_path / "out" / "coverage.md"
+    assert coverage_report.run_coverage("markdown", str(target)) == 0
+    assert target.read_text(encoding="utf-8") == coverage_report.render("markdown")
+    assert coverage_report.run_coverage("json", None) == 0
+    assert json.loads(capsys.readouterr().out)[0]["section"] == "Data handling"
+
+
+def test_run_coverage_refuses_an_unwritable_file(tmp_path, capsys):
+    assert coverage_report.run_coverage("table", str(tmp_path)) == 2
+    error = capsys.readouterr().err
+    assert error == f"data-handling: error: cannot write {tmp_path}: it is a directory, a file is expected\n"
+    link = tmp_path / "link.txt"
+    link.symlink_to(tmp_path / "elsewhere.txt")
+    assert coverage_report.run_coverage("table", str(link)) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere.txt").exists()
+
+
+def test_run_coverage_fails_closed_on_a_map_that_does_not_match(monkeypatch, capsys):
+    changed = POLICY.replace("Approvals expire after 24 hours.", "Approvals expire after 48 hours.")
+    monkeypatch.setattr(coverage, "policy_text", lambda: changed)
+    assert coverage_report.run_coverage("table", None) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith('data-handling: error: the coverage map does not match the policy: '
+                                   'policy/data-handling.md:40 (list item in "Access requests"): "Approvals expire '
+                                   'after 48 hours." is not in the coverage map (and 1 more)')
+    assert captured.err.count("\n") == 1
+
+
+def test_run_coverage_refuses_an_unknown_format(capsys):
+    assert coverage_report.run_coverage("csv", None) == 2
+    assert "unknown output format 'csv'" in capsys.readouterr().err
+
+
+def test_run_coverage_without_the_policy_document(monkeypatch, capsys):
+    def missing() -> str:
+        raise coverage.CoverageError("the policy document policy/data-handling.md is not installed")
+
+    monkeypatch.setattr(coverage, "policy_text", missing)
+    assert coverage_report.run_coverage("json", None) == 2
+    assert capsys.readouterr().err == ("data-handling: error: the policy document policy/data-handling.md is not "
+                                       "installed\n")
