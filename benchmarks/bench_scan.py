@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Time the CKV_DH_* checks against checkov's own cost on the same synthetic Terraform tree (issue 13).
 
-    python benchmarks/bench_scan.py [--resources 2000] [--repeat 3] [--roots K] [--scans floor,ours,cli,...]
+    python benchmarks/bench_scan.py [--resources 2000] [--repeat 3] [--roots K [--jobs N]] [--scans floor,ours,...]
                                     [--keep DIR] [--checks-dir PATH] [--floor-check CKV_AWS_20] [--json]
 
 Five scans, interleaved R times: the floor (checkov, one trivial built-in check), ours through plain checkov,
 ours through `data-handling scan`, checkov's built-ins alone and built-ins plus ours. It prints the medians,
 each scan's ratio to its baseline (time and peak RSS) against the goals of issue 13 with PASS/FAIL, and whether
-ours-through-checkov and ours-through-the-CLI found the same (check, resource, result) set.
+ours-through-checkov and ours-through-the-CLI found the same (check, resource, result) set. With --roots K (K >= 2)
+and --jobs N it also runs `data-handling scan --jobs N` (cli_jobs, interleaved with the others) and prints its
+wall-time speed-up over the serial cli run and whether the two found the same.
 
 Unix only (os.wait4 gives each child's peak RSS). See benchmarks/README.md for how to read the ratios.
 """
@@ -239,7 +241,7 @@ class Scan:
         }
 
 
-def scans(tree: Path, policy: Path, checks: Path, floor_check: str) -> dict[str, Scan]:
+def scans(tree: Path, policy: Path, checks: Path, floor_check: str, jobs: int | None = None) -> dict[str, Scan]:
     checkov = [sys.executable, "-m", "checkov.main", "-d", str(tree), "--framework", "terraform", "--skip-download",
                "--quiet", "--compact", "-o", "json"]
     ours = ["--external-checks-dir", str(checks)]
@@ -251,6 +253,8 @@ def scans(tree: Path, policy: Path, checks: Path, floor_check: str) -> dict[str,
         Scan("builtins", "checkov built-ins", [*checkov, "--skip-check", CONFLICTING_BUILTINS]),
         Scan("builtins_ours", "built-ins + ours", [*checkov, *ours, "--skip-check", CONFLICTING_BUILTINS],
              "builtins", 1.10, 1.10),
+        # The parallel scan of a many-root tree: compared with cli (speed-up, same findings), no ratio goal.
+        *([Scan("cli_jobs", f"data-handling scan --jobs {jobs}", [*cli, "--jobs", str(jobs)])] if jobs else []),
     )}
 
 
@@ -316,6 +320,8 @@ def main() -> int:
     parser.add_argument("--resources", type=int, default=2000, help="resource blocks in the tree (all roots)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each scan (interleaved)")
     parser.add_argument("--roots", type=int, default=1, help="K independent roots of resources/K each (default 1)")
+    parser.add_argument("--jobs", type=int, help="with --roots K >= 2: also run data-handling scan --jobs N and "
+                        "compare it with the serial cli run (0: one worker per CPU)")
     parser.add_argument("--scans", default="floor,ours,cli,builtins,builtins_ours",
                         help="comma-separated subset of floor,ours,cli,builtins,builtins_ours (default: all)")
     parser.add_argument("--floor-check", default=FLOOR_CHECK, help="the floor's one built-in check "
@@ -327,18 +333,22 @@ def main() -> int:
     checks = args.checks_dir.resolve()
     if args.resources < 1 or args.repeat < 1 or args.roots < 1 or args.roots > args.resources:
         parser.error("--resources, --repeat and --roots must be at least 1, and --roots at most --resources")
+    if args.jobs is not None and (args.jobs < 0 or args.roots < 2):
+        parser.error("--jobs: a number of workers (0: one per CPU), with --roots K of at least 2")
     if not checks.is_dir():
         parser.error(f"--checks-dir {checks} is not a directory")
     if args.keep and args.keep.exists() and any(args.keep.iterdir()):
         parser.error(f"--keep {args.keep} exists and is not empty")
     wanted = [name.strip() for name in args.scans.split(",") if name.strip()]
+    if args.jobs is not None:
+        wanted += [name for name in ("cli", "cli_jobs") if name not in wanted]  # the speed-up is over the cli run
     with tempfile.TemporaryDirectory(prefix="bench_scan_") as scratch:
         base = args.keep.resolve() if args.keep else Path(scratch)
         tree, policy = base / "tree", base / "policy_map.yaml"
         tree.mkdir(parents=True)
         roots = generate_tree(tree, args.resources, args.roots)
         policy.write_text(POLICY_MAP)
-        every = scans(tree, policy, checks, args.floor_check)
+        every = scans(tree, policy, checks, args.floor_check, args.jobs)
         unknown = [name for name in wanted if name not in every]
         if unknown:
             parser.error(f"--scans: unknown {', '.join(unknown)}")
@@ -349,7 +359,10 @@ def main() -> int:
         for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits every scan alike
             for scan in chosen:
                 stderr = run_scan(scan, base, env)
-                if scan.name in ("ours", "cli", "builtins_ours") and not dh_findings(scan):
+                if scan.name == "cli_jobs" and "worker processes" not in stderr:
+                    sys.exit(f"{stderr[-3000:]}\nbench_scan: data-handling scan --jobs {args.jobs} did not scan in "
+                             "worker processes (see its note above)")
+                if scan.name in ("ours", "cli", "builtins_ours", "cli_jobs") and not dh_findings(scan):
                     sys.exit(f"{stderr[-3000:]}\nbench_scan: {scan.name} produced no CKV_DH results: no check "
                              f"loaded from {checks}; look for an import error in the stderr above.")
                 print(f"  {scan.name:<14} {scan.seconds[-1]:8.2f} s wall  {scan.cpu[-1]:8.2f} s CPU  "
@@ -367,12 +380,22 @@ def main() -> int:
             names["ours"].summary[key] == names["cli"].summary[key] for key in counts)
     if "ours" in names and "builtins_ours" in names:
         same["ours_vs_builtins_ours"] = dh_findings(names["ours"]) == dh_findings(names["builtins_ours"])
+    parallel: dict[str, Any] = {}
+    if "cli_jobs" in names:
+        serial, jobs = names["cli"], names["cli_jobs"]
+        same["cli_vs_cli_jobs"] = serial.findings == jobs.findings and serial.summary == jobs.summary
+        pairs = [round(x / y, 3) for x, y in zip(serial.seconds, jobs.seconds, strict=True)]
+        parallel = {"jobs": args.jobs, "speedup_pairs": pairs, "speedup_median": round(statistics.median(pairs), 3),
+                    "speedup_best": round(min(serial.seconds) / min(jobs.seconds), 3),
+                    "cpu_ratio_median": round(statistics.median(
+                        [y / x for x, y in zip(serial.cpu, jobs.cpu, strict=True)]), 3)}
     in_modules = len(STACKS) * MODULE_RESOURCES * args.roots
     meta = {"resources": args.resources, "roots": args.roots, "module_resources": in_modules, "repeat": args.repeat,
             "seed": SEED, "floor_check": args.floor_check, "python": sys.version.split()[0],
             "nproc": os.cpu_count(), "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
     if args.json:
-        print(json.dumps({**meta, "runs": table, "ratios": ratio, "findings_identical": same}, indent=2))
+        print(json.dumps({**meta, "runs": table, "ratios": ratio, "findings_identical": same,
+                          **({"parallel": parallel} if parallel else {})}, indent=2))
         return 0
     counted = next(iter(table.values()))["resource_count"]
     print(f"tree: {args.resources} resources in {args.roots} root(s) + {in_modules} in module calls (checkov "
@@ -401,8 +424,17 @@ def main() -> int:
     if "ours_vs_builtins_ours" in same:
         print(f"CKV_DH findings identical (ours only vs built-ins + ours): "
               f"{'yes' if same['ours_vs_builtins_ours'] else 'no'}")
-    if args.roots > 1:
-        print(f"many-root tree: {len(roots)} roots scanned serially (parallel --jobs not measured yet)")
+    if parallel:
+        print(f"parallel: data-handling scan --jobs {args.jobs}: wall-time speed-up over the serial cli run "
+              f"x{parallel['speedup_median']:.2f} (median of pairs; best x{parallel['speedup_best']:.2f}); CPU "
+              f"x{parallel['cpu_ratio_median']:.2f} of the serial run's (every process; its peak MiB is the largest "
+              f"single process); findings identical (failures by record, passes and skips by count): "
+              f"{'yes' if same['cli_vs_cli_jobs'] else 'no'}")
+        if not same["cli_vs_cli_jobs"]:
+            a, b = names["cli"].findings, names["cli_jobs"].findings
+            print(f"  only serial: {sorted(a - b)[:5]} ({len(a - b)}); only --jobs: {sorted(b - a)[:5]} ({len(b - a)})")
+    elif args.roots > 1:
+        print(f"many-root tree: {len(roots)} roots, scanned serially (--jobs N measures the parallel scan)")
     return 0
 
 

@@ -112,7 +112,6 @@ class BatchResult:
 def plan(target: Path, checkov_directory: str, jobs: int) -> Plan | str | None:
     """The batches of a parallel scan of the directory `target` (`checkov_directory` is the -d checkov is given);
     None when there are fewer than two roots or jobs; why the roots must be scanned together (serially)."""
-    import checkov.main  # noqa: F401  # printing the merged reports needs it: now, while the fork server imports
     from checkov.terraform_json.utils import get_scannable_file_paths
 
     from data_handling.model.hcl.roots import module_callers
@@ -592,14 +591,17 @@ def start_workers(target: Path) -> None:
 
 
 def _stop_server() -> None:
-    """At exit: a fork server interrupted while it still imports checkov would linger for seconds, holding this
-    process's stderr (a pipeline reading it would wait); an idle one ends anyway."""
+    """At exit: end the fork server and wait for it. Its CPU time and its workers' (it has reaped them) then count
+    in this process's, as a benchmark measures them; and it neither tears down the checkov it imported (a second
+    or more) nor, interrupted while still importing it, lingers holding this process's stderr (a pipeline reading
+    it would wait)."""
     from multiprocessing import forkserver
 
     pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
     if pid:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
 
 
 _context: list[Any] = []  # the fork server's context, once started
@@ -619,11 +621,13 @@ def _run_batches(scan_plan: Plan, job: Job) -> list[BatchResult]:
     executor = ProcessPoolExecutor(max_workers=len(scan_plan.batches), mp_context=context,
                                    initializer=_init_worker, initargs=(started,), **extra)
     results: dict[int, BatchResult] = {}
-    # Ctrl-C is KeyboardInterrupt here (checkov's import made it sys.exit('')): the workers are stopped, and the CLI
-    # says the scan was interrupted.
-    interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupt = signal.getsignal(signal.SIGINT)
     try:
         pending = {executor.submit(_scan_batch, replace(job, batch=batch)): batch for batch in scan_plan.batches}
+        import checkov.main  # noqa: F401  # printing the merged reports needs it: now, while the workers scan
+        # Ctrl-C is KeyboardInterrupt (checkov.main makes it sys.exit('')): the workers are stopped, and the CLI
+        # says the scan was interrupted.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -644,7 +648,7 @@ def _run_batches(scan_plan: Plan, job: Job) -> list[BatchResult]:
         _stop(executor)
         raise
     finally:
-        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGINT, interrupt if interrupt is not None else signal.default_int_handler)
     executor.shutdown(wait=True)
     return [results[batch.index] for batch in scan_plan.batches]
 
