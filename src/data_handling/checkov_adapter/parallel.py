@@ -585,7 +585,7 @@ def start_workers(target: Path) -> None:
     try:
         forkserver.ensure_running()
     finally:
-        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGINT, interrupt if interrupt is not None else signal.default_int_handler)
     _context.append(context)
     atexit.register(_stop_server)
 
