@@ -176,6 +176,9 @@ def _together(roots: list[Path], callers: dict[Path, set[Path]], real_top: Path)
     for the whole scan (its module cache), from the first manifest it finds: roots that call the same one,
     once `terraform init` has installed modules, get the same copy. Both are kept in one batch, so that its
     run does what the serial run does for them."""
+    from data_handling.checkov_adapter.input_tree import skipped_paths
+
+    skipped = skipped_paths()  # what the survey keeps checkov from reading (FIFOs, symlinks out of the tree)
     callees: dict[Path, set[Path]] = {}
     for module, calling in callers.items():
         for caller in calling:
@@ -187,7 +190,8 @@ def _together(roots: list[Path], callers: dict[Path, set[Path]], real_top: Path)
             parts = []
             try:
                 for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-                    if entry.name.endswith((".tf", ".hcl")) and not entry.name.startswith(".") and entry.is_file():
+                    if (entry.name.endswith((".tf", ".hcl")) and not entry.name.startswith(".") and entry.is_file()
+                            and os.path.abspath(entry.path) not in skipped):
                         with contextlib.suppress(OSError):
                             parts.append(Path(entry.path).read_text(encoding="utf-8", errors="replace"))
             except OSError:
