@@ -293,3 +293,23 @@ def test_run_coverage_without_the_policy_document(monkeypatch, capsys):
     assert coverage_report.run_coverage("json", None) == 2
     assert capsys.readouterr().err == ("data-handling: error: the policy document policy/data-handling.md is not "
                                        "installed\n")
+
+
+def test_the_cli_prints_the_coverage_map(tmp_path):
+    """`data-handling coverage` end to end: the JSON lists every statement, the Markdown is the docs page."""
+    import subprocess
+    import sys
+
+    listed = subprocess.run([sys.executable, "-m", "data_handling.cli", "coverage", "--output", "json"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == len(COVERAGE)
+    page = tmp_path / "coverage.md"
+    written = subprocess.run([sys.executable, "-m", "data_handling.cli", "coverage", "-o", "markdown",
+                              "--output-file", str(page)], capture_output=True, text=True, timeout=120)
+    assert written.returncode == 0, written.stderr
+    assert page.read_text() == (REPO / "docs" / "policy-coverage.md").read_text()
+    refused = subprocess.run([sys.executable, "-m", "data_handling.cli", "coverage", "--output-file", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and refused.stderr.startswith("data-handling: error:")
+    assert "Traceback" not in refused.stderr

@@ -5,6 +5,9 @@ unparsable input, a check that did not load, did not run or raised).
 
 `data-handling inventory PATH` runs checkov the same way and prints the data map (output/inventory.py) of the
 models the checks evaluated: 0 on success, 2 on the same errors.
+
+`data-handling coverage` prints the policy coverage map (output/coverage_report.py): 0, or 2 when the output
+cannot be written or the map does not match the policy.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from data_handling import __version__
 from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
 from data_handling.checkov_adapter.scan_facts import ModuleProblems, RunFacts, Scanned, is_plan, name_json_resources
 from data_handling.model.plan_source import PlanError, load_plan
-from data_handling.output import destinations, sarif, summary
+from data_handling.output import coverage_report, destinations, sarif, summary
 from data_handling.output import findings as output_findings
 from data_handling.output import inventory as data_inventory
 from data_handling.policy.catalogue import CATALOGUE
@@ -68,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--output", "-o", choices=data_inventory.FORMATS, default="table",
                            help="output format (default: %(default)s; csv lists the stores only)")
     inventory.add_argument("--output-file", help="write the data map to this file instead of stdout")
+    coverage = commands.add_parser("coverage", help="show which checks enforce each statement of the data-handling "
+                                   "policy, and why the others are left to people (the coverage map)")
+    coverage.add_argument("--output", "-o", choices=coverage_report.FORMATS, default="table",
+                          help="output format (default: %(default)s)")
+    coverage.add_argument("--output-file", help="write the coverage map to this file instead of stdout")
     return parser
 
 
@@ -153,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"data-handling: note: ignoring checkov's configuration variables {one_line(', '.join(ignored))}: "
               "the data-handling CLI sets every checkov option itself", file=sys.stderr)
     try:
+        if args.command == "coverage":
+            return coverage_report.run_coverage(args.output, args.output_file)
         return inventory(args) if args.command == "inventory" else scan(args)
     except (ScanError, PolicyMapError) as error:
         print(f"data-handling: error: {one_line(error, limit=2000)}", file=sys.stderr)
