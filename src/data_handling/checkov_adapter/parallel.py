@@ -179,10 +179,7 @@ def _together(roots: list[Path], callers: dict[Path, set[Path]], real_top: Path)
     from data_handling.checkov_adapter.input_tree import skipped_paths
 
     skipped = skipped_paths()  # what the survey keeps checkov from reading (FIFOs, symlinks out of the tree)
-    callees: dict[Path, set[Path]] = {}
-    for module, calling in callers.items():
-        for caller in calling:
-            callees.setdefault(caller, set()).add(module)
+    callees = _callees(callers)
     texts: dict[Path, str] = {}
 
     def text(directory: Path) -> str:
@@ -278,12 +275,18 @@ def _download_pass_shares(top: str, real_top: Path, count: int, owner: dict[str,
     return shares
 
 
-def _costs(roots: list[Path], callers: dict[Path, set[Path]]) -> dict[Path, int]:
-    """Bytes of Terraform each root's checkov run parses: its own files and every local module it calls."""
+def _callees(callers: dict[Path, set[Path]]) -> dict[Path, set[Path]]:
+    """module -> its callers, inverted: caller -> the local modules it calls."""
     callees: dict[Path, set[Path]] = {}
     for module, calling in callers.items():
         for caller in calling:
             callees.setdefault(caller, set()).add(module)
+    return callees
+
+
+def _costs(roots: list[Path], callers: dict[Path, set[Path]]) -> dict[Path, int]:
+    """Bytes of Terraform each root's checkov run parses: its own files and every local module it calls."""
+    callees = _callees(callers)
     sizes: dict[Path, int] = {}
 
     def size(directory: Path) -> int:
