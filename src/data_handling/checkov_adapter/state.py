@@ -161,6 +161,10 @@ def model_for(graph: Any) -> Infrastructure:
             _model_cache.clear()
         _freeze_checkov_heap()
         cached = _model_cache[id(graph)] = (graph, build_from_graph(graph), inputs)
+        # The evaluation's tree (modules and instances refer to each other) is cyclic garbage now: collect it
+        # at once, so the check loop reuses its memory instead of growing the heap (checkov's part is frozen,
+        # so this walks only our objects). -4 MiB peak RSS at 8k.
+        gc.collect()
     return run_record.used(cached[1])
 
 
