@@ -413,3 +413,27 @@ def test_the_readme_workflow_is_valid(tmp_path):
     assert done.returncode == 0, done.stdout
     steps = yaml.safe_load(workflow)["jobs"]["data-handling"]["steps"]
     assert any(step.get("uses", "").startswith("data-handling-checks/data-handling-checks@") for step in steps)
+
+
+def test_action_scans_roots_in_parallel_with_the_jobs_input(tmp_path):
+    """jobs reaches `data-handling scan --jobs`: the same verdict and SARIF as the serial scan; a value that is
+    not a whole number stops the action with exit 2 before anything is scanned."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(REPO / "sample_infra", workspace / "sample_infra")
+    shutil.copy(REPO / "policy_map.yaml", workspace)
+    common = {"path": "sample_infra", "upload-sarif": "false", "soft-fail": "true"}
+    serial = run_action({**common, "sarif-file": "serial.sarif"}, workspace, tmp_path)
+    parallel = run_action({**common, "sarif-file": "parallel.sarif", "jobs": "2"}, workspace, tmp_path)
+    assert serial["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
+    assert parallel["context"]["steps"]["scan"]["outputs"]["exit-code"] == "1"
+    assert "worker processes" in parallel["scan"].stdout and "worker processes" not in serial["scan"].stdout
+
+    def results(name: str) -> list:
+        run = json.loads((workspace / name).read_text())["runs"][0]
+        return sorted(json.dumps(result, sort_keys=True) for result in run["results"])
+
+    assert results("parallel.sarif") == results("serial.sarif") and results("serial.sarif")
+    refused = run_action({**common, "sarif-file": "refused.sarif", "jobs": "two"}, workspace, tmp_path)
+    assert refused["exit"] == 2
+    assert "::error title=data-handling::the jobs input must be a whole number" in refused["scan"].stdout
+    assert not (workspace / "refused.sarif").exists()
