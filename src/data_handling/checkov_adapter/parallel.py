@@ -196,15 +196,7 @@ def _together(roots: list[Path], callers: dict[Path, set[Path]], real_top: Path)
             texts[directory] = "\n".join(parts)
         return texts[directory]
 
-    closure: dict[Path, set[Path]] = {}
-    for root in roots:
-        seen, stack = {root}, [root]
-        while stack:
-            for module in callees.get(stack.pop(), ()):
-                if module not in seen:
-                    seen.add(module)
-                    stack.append(module)
-        closure[root] = seen
+    closure = {root: _reached(root, callees) for root in roots}
     group = {root: root for root in roots}
 
     def find(root: Path) -> Path:
@@ -284,6 +276,17 @@ def _callees(callers: dict[Path, set[Path]]) -> dict[Path, set[Path]]:
     return callees
 
 
+def _reached(root: Path, callees: dict[Path, set[Path]]) -> set[Path]:
+    """`root` and every local module it calls, directly or through other modules."""
+    seen, stack = {root}, [root]
+    while stack:
+        for module in callees.get(stack.pop(), ()):
+            if module not in seen:
+                seen.add(module)
+                stack.append(module)
+    return seen
+
+
 def _costs(roots: list[Path], callers: dict[Path, set[Path]]) -> dict[Path, int]:
     """Bytes of Terraform each root's checkov run parses: its own files and every local module it calls."""
     callees = _callees(callers)
@@ -298,16 +301,7 @@ def _costs(roots: list[Path], callers: dict[Path, set[Path]]) -> dict[Path, int]
                 sizes[directory] = 0
         return sizes[directory]
 
-    costs = {}
-    for root in roots:
-        seen, stack = {root}, [root]
-        while stack:
-            for module in callees.get(stack.pop(), ()):
-                if module not in seen:
-                    seen.add(module)
-                    stack.append(module)
-        costs[root] = sum(size(directory) for directory in seen) + 1
-    return costs
+    return {root: sum(size(directory) for directory in _reached(root, callees)) + 1 for root in roots}
 
 
 def _read_by_checkov(top: str) -> dict[str, tuple[str, bool]]:

@@ -80,11 +80,7 @@ class ModuleProblems:
 
     @classmethod
     def merge(cls, parts: Iterable[ModuleProblems]) -> ModuleProblems:
-        merged = cls()
-        for part in parts:
-            merged.missing_modules += part.missing_modules
-            merged.failed_roots.update(part.failed_roots)
-        return merged
+        return cls.of(parts)  # the parts hold missing_modules and failed_roots as a model does
 
 
 @dataclass

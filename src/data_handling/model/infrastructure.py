@@ -174,9 +174,6 @@ class Infrastructure:
 
     def region_of(self, resource: Resource) -> Resolution[str]:
         """Resource `region` argument (AWS provider v6), else the region of the provider it uses."""
-        return self._resolve_region(resource)
-
-    def _resolve_region(self, resource: Resource) -> Resolution[str]:
         if resource.get("region") is not None:  # region = null means "not set": the provider's applies
             what = "planned region" if resource.provider_key is not None else "region argument"
             return region_value(resource.get("region"), f"{what} of {resource.describe()}")
@@ -195,9 +192,6 @@ class Infrastructure:
     def tag_sources(self, resource: Resource) -> list[tuple[str, Any]]:
         """(where, tags) pairs: the resource's tags, its plan tags_all, and the default_tags of its provider.
         A value that is not a map is kept as is, so callers can report it could not be evaluated."""
-        return self._read_tag_sources(resource)
-
-    def _read_tag_sources(self, resource: Resource) -> list[tuple[str, Any]]:
         sources: list[tuple[str, Any]] = []
         tags_all = resource.get("tags_all")
         # A plan's tags_all already merges the provider's default_tags; Terraform leaves it unknown when the
