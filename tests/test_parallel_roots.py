@@ -239,3 +239,30 @@ def test_the_readme_matrix_workflow_is_valid(tmp_path):
     assert job["strategy"]["fail-fast"] is False and len(job["strategy"]["matrix"]["root"]) > 1
     action = next(step for step in job["steps"] if step.get("uses", "").startswith("data-handling-checks/"))
     assert "${{ matrix.root }}" in action["with"]["path"] and "${{ matrix.root }}" in action["with"]["category"]
+
+
+def test_the_crash_names_the_worker_that_died_not_one_that_finished_first():
+    """CI once named a worker that had finished its batch and exited 0 (one batch per worker) with its result
+    still on its way, instead of the one that died with exit 3 at the same time."""
+    import queue
+    from types import SimpleNamespace
+
+    from data_handling.checkov_adapter.parallel import Batch, Plan, _crash
+
+    def batch(index: int, root: str) -> Batch:
+        return Batch(index=index, walked=(root,), model_roots=(root,), shown=(root,), json_files=frozenset())
+
+    plan = Plan(batches=(batch(0, "stacks/from_json"), batch(1, "stacks/violation"), batch(2, "stacks/clean")),
+                top="/tree", read_by_checkov=frozenset())
+    started = queue.SimpleQueue()
+    for index, pid in ((0, 100), (1, 101), (2, 102)):
+        started.put((index, pid))
+    executor = SimpleNamespace(_processes={100: SimpleNamespace(exitcode=0), 101: SimpleNamespace(exitcode=3),
+                                           102: SimpleNamespace(exitcode=None)})
+    message = _crash(plan, executor, started, finished={2})
+    assert message == ("the worker process scanning stacks/violation stopped abruptly (exit 3); "
+                       "the scan could not be trusted")
+    # With no abnormal exit on record, a worker that exited 0 before sending its result is the one named.
+    started.put((0, 100))
+    executor._processes[101] = SimpleNamespace(exitcode=None)
+    assert "stacks/from_json stopped abruptly (exit 0)" in _crash(plan, executor, started, finished={1, 2})

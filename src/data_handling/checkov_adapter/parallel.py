@@ -674,11 +674,15 @@ def _crash(scan_plan: Plan, executor: Any, started: Any, finished: set[int]) -> 
     if not suspects:  # it stopped before it started a batch: one of those not finished
         suspects = {batch.index: 0 for batch in scan_plan.batches if batch.index not in finished}
     how = ""
-    for index, pid in suspects.items():
-        code = getattr(processes.get(pid), "exitcode", None)
-        if code is not None and code != -signal.SIGTERM:
-            suspects = {index: pid}
-            how = f" ({_exit_status(code)})"
+    codes = {index: getattr(processes.get(pid), "exitcode", None) for index, pid in suspects.items()}
+    # A worker runs one batch and exits 0 (max_tasks_per_child): one that did so with its result still on its
+    # way is not the one that broke the pool, so an abnormal exit is named first, and exit 0 only if none is.
+    for normal in (False, True):
+        culprit = next((index for index, code in codes.items()
+                        if code is not None and code != -signal.SIGTERM and (code == 0) == normal), None)
+        if culprit is not None:
+            suspects = {culprit: suspects[culprit]}
+            how = f" ({_exit_status(codes[culprit])})"
             break
     names = ", ".join(_names(scan_plan.batches[index]) for index in sorted(suspects)) or "its roots"
     return f"the worker process scanning {names} stopped abruptly{how}; the scan could not be trusted"
