@@ -242,6 +242,48 @@ class CentralTelemetry(_Strict):
         return _no_duplicates(values)
 
 
+AccountId = Annotated[StrictStr, AfterValidator(_account_id)]
+_ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
+
+
+def _organization_id(value: str) -> str:
+    if not _ORGANIZATION_ID.fullmatch(value):
+        raise ValueError(f"{quoted(value)} is not an AWS Organizations ID (o- and 10-32 lowercase letters or digits)")
+    return value
+
+
+class Organization(_Strict):
+    """CKV_DH_105: who is inside. An account listed here, a central telemetry account, or a principal that a
+    policy condition restricts to aws:PrincipalOrgID = `id` is inside; any other account is a third party."""
+
+    account_ids: list[AccountId] = Field(default_factory=list)
+    id: Annotated[StrictStr, AfterValidator(_organization_id)] | None = None
+
+    @field_validator("account_ids")
+    @classmethod
+    def _unique(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _no_duplicates(values)
+
+
+# The CloudTrail data-event families an organisation trail can declare (audit.organization_trail.data_events).
+DATA_EVENT_FAMILIES = ("s3", "dynamodb", "lambda", "sns", "sqs", "kinesis", "glue")
+
+
+class OrganizationTrail(_Strict):
+    """CKV_DH_104: data-event logging that exists outside the scanned repository (an organisation trail)."""
+
+    data_events: list[Literal[DATA_EVENT_FAMILIES]] = Field(min_length=1)  # type: ignore[valid-type]
+
+    @field_validator("data_events")
+    @classmethod
+    def _unique(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _no_duplicates(values)
+
+
+class Audit(_Strict):
+    organization_trail: OrganizationTrail | None = None
+
+
 class ForbiddenField(_Strict):
     pattern: Annotated[StrictStr, AfterValidator(_non_blank), AfterValidator(_regex)]
     reason: Name
@@ -393,6 +435,8 @@ class PolicyMap(_Strict):
     telemetry: Telemetry = Field(default_factory=Telemetry)
     fields: FieldDeclarations = Field(default_factory=FieldDeclarations)
     card_data: CardData = Field(default_factory=CardData)
+    organization: Organization = Field(default_factory=Organization)
+    audit: Audit = Field(default_factory=Audit)
     waivers: list[Waiver] = Field(default_factory=list)
     checks: dict[StrictStr, CheckSetting] = Field(default_factory=dict)
 
