@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from conftest import FIXTURES, REPO
 
 POLICY_MAP = FIXTURES / "policy_map.yaml"
@@ -128,3 +130,15 @@ def test_output_file_path_writes_reports(tmp_path):
     assert done.returncode == 1, done.stderr
     written = list(tmp_path.glob("*.json"))
     assert written and json.loads(written[0].read_text())["results"]["failed_checks"]
+
+
+@pytest.mark.parametrize(("item", "resource_type"), [
+    ("/repo/main.tf:aws_s3_bucket.orders", "aws_s3_bucket"),
+    ('/repo/main.tf:aws_s3_bucket.orders["eu.orders"]', "aws_s3_bucket"),  # a for_each key with a dot
+    ('/repo/m.tf:module.a["x.y"].aws_dynamodb_table.t["arn:aws:dynamodb:eu-west-1:1:table/t"]', "aws_dynamodb_table"),
+    ("/repo/stack.tf.json:aws_sqs_queue.jobs", "aws_sqs_queue"),
+])
+def test_the_type_of_a_reported_resource_survives_dots_and_colons_in_instance_keys(item, resource_type):
+    from data_handling.cli import _resource_type
+
+    assert _resource_type(item) == resource_type

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from data_handling import __version__
 from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
 from data_handling.checkov_adapter.scan_facts import ModuleProblems, RunFacts, Scanned, is_plan, name_json_resources
+from data_handling.model.addresses import split_address
 from data_handling.model.plan_source import PlanError, load_plan
 from data_handling.output import coverage_report, destinations, sarif, summary
 from data_handling.output import findings as output_findings
@@ -452,10 +454,15 @@ def _verdict(reports: list, loaded: LoadedPolicy, with_builtins: bool, facts: Ru
     return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 
+_FILE_PREFIX = re.compile(r"^.*?\.(?:tf|tf\.json|json):")
+
+
 def _resource_type(item: str) -> str:
-    # Report.resources holds "<file>:<address>"; the type is the segment before the resource name.
-    address = item.rsplit(":", 1)[-1]
-    parts = [part for part in address.split(".") if part]
+    # Report.resources holds "<file>:<address>"; the type is the segment before the resource name. An instance
+    # key may hold dots and colons (for_each = {"eu.orders" = ...}, an ARN), so neither splits blindly.
+    prefix = _FILE_PREFIX.match(item)
+    address = item[prefix.end():] if prefix else item.rsplit(":", 1)[-1]
+    parts = [part for part in split_address(address) if part]
     return parts[-2] if len(parts) >= 2 else ""
 
 
