@@ -58,6 +58,39 @@ def test_evaluate(text, expected):
     assert evaluate(text, bindings, lookup) == expected
 
 
+# Terraform's regex()/regexall() (RE2 like Terraform's own): the shapes of the terraform console's answers.
+@pytest.mark.parametrize(("text", "expected"), [
+    ('regex("[a-z]+", "53454353abc")', "abc"),
+    (r'regex("(\\d\\d\\d\\d)-(\\d\\d)-(\\d\\d)", "2019-02-01")', ["2019", "02", "01"]),
+    ('regex("^arn:aws:s3:::(?P<bucket>[^/]+)/(?P<key>.*)$", "arn:aws:s3:::orders/2024/a")',
+     {"bucket": "orders", "key": "2024/a"}),
+    ('regexall("[a-z]+", "1234abcd5678efgh9")', ["abcd", "efgh"]),
+    ('length(regexall("^eu-", "eu-west-1")) > 0 ? "eu" : "other"', "eu"),
+    ('regexall("(a)|(b)", "b")', [[None, "b"]]),  # a group that took no part is null
+    ('regexall("x", "abc")', []),
+    ('regexall("x*", "axb")', ["", "x", ""]),  # terraform console's answer (Go drops the empty match after "x")
+    ('can(regex("^eu-", "us-east-1")) ? "eu" : "other"', "other"),
+    # HCL escapes in a quoted string of an expression (python-hcl2 hands them over as written)
+    (r'replace("C:\\tmp\\x", "\\", "/")', "C:/tmp/x"),
+    (r'"tab\there\n"', "tab\there\n"),
+    (r'"say \"hi\" \u00e9\U0001F600"', 'say "hi" \u00e9\U0001F600'),
+    (r'"\\n"', "\\n"),  # an escaped backslash, then n
+])
+def test_regex_functions(text, expected):
+    assert evaluate(text, {}, lookup) == expected
+
+
+@pytest.mark.parametrize("text", [
+    'regex("x", "abc")',  # no match is an error in Terraform
+    'regex("(?P<a>x)(y)", "xy")',  # named and unnamed groups mixed
+    'regex("(", "x")',  # not a regular expression
+    'regex("(a|aa)+$", var.unknown)',
+])
+def test_regex_errors_are_not_values(text):
+    with pytest.raises(NotEvaluable):
+        evaluate(text, {}, lookup)
+
+
 @pytest.mark.parametrize("text", [
     "var.unknown", "each.value.region", "setproduct(var.regions, var.regions)", "var.regions[*].name",
     "var.regions[5]", "data.aws_region.current.name == \"x\"", "var.regions[",

@@ -202,6 +202,27 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = match.group(1) or match.group(2)
+    if code:
+        try:
+            return chr(int(code, 16))
+        except ValueError:  # beyond Unicode: Terraform refuses the string
+            raise NotEvaluable("a \\U escape beyond Unicode") from None
+    return _ESCAPED.get(match.group(3), match.group(0))
+
+
+def _unescape(body: str) -> str:
+    """A quoted string inside an expression, as Terraform reads it: python-hcl2 keeps the escapes as written
+    (`regex("\\\\d+", ...)` arrives with two backslashes), and only a quoted string has them (a heredoc does not,
+    which is why the outer template of an attribute is left alone)."""
+    return _ESCAPE.sub(_escaped, body) if "\\" in body else body
+
+
 class _Parser:
     """Recursive descent over the tokens, producing a small tuple AST evaluated later (try() is lazy)."""
 
@@ -324,7 +345,7 @@ class _Parser:
         if kind == "number":
             return ("literal", float(text) if "." in text else int(text))
         if kind == "string":
-            return self.string(text[1:-1])
+            return self.string(text[1:-1], quoted=True)
         if text == "${":
             node = self.expression()
             self.take("}")
@@ -345,8 +366,9 @@ class _Parser:
             return ("name", text)
         raise NotEvaluable(f"unexpected {text!r}")
 
-    def string(self, body: str) -> tuple:
-        body = body.replace('\\"', '"').replace("\\'", "'")
+    def string(self, body: str, quoted: bool = False) -> tuple:
+        # The outer template of an attribute may be a heredoc, which has no escapes: only its quotes are read.
+        body = _unescape(body) if quoted else body.replace('\\"', '"').replace("\\'", "'")
         if "${" not in body and "%{" not in body:
             return ("literal", body)
         parts: list[tuple] = []
@@ -782,6 +804,50 @@ def _regex_replace(text: Any, search: Any, replacement: Any) -> str:
     return text.replace(search, replacement)
 
 
+def _terraform_regex(pattern: Any) -> Any:
+    """The RE2 program of a regex()/regexall() pattern from the scanned code (Terraform's regexp is RE2 too)."""
+    source = _text(pattern)
+    if len(source) > 10_000:
+        raise EvaluationLimit(f"a regular expression of {len(source):,} characters is not evaluated")
+    try:
+        compiled = re2.compile(source, _RE2_OPTIONS)
+    except re2.error as error:
+        raise EvaluationError(f"invalid regular expression: {error}") from None
+    names = compiled.groupindex
+    if names and len(names) != compiled.groups:
+        raise EvaluationError("a regular expression may not mix named and unnamed capture groups")
+    return compiled
+
+
+def _regex_result(compiled: Any, match: Any) -> Any:
+    """Terraform's shape of one match: the whole match without groups, the list of groups, or the map of named
+    groups; a group that took no part in the match is null."""
+    if not compiled.groups:
+        return match.group(0)
+    if compiled.groupindex:
+        return {name: match.group(name) for name in sorted(compiled.groupindex)}
+    return [match.group(index) for index in range(1, compiled.groups + 1)]
+
+
+def _regex(pattern: Any, text: Any) -> Any:
+    compiled = _terraform_regex(pattern)
+    match = compiled.search(_text(text))
+    if match is None:
+        raise EvaluationError("regex(): the pattern does not match the string")
+    return _regex_result(compiled, match)
+
+
+def _regexall(pattern: Any, text: Any) -> list[Any]:
+    compiled = _terraform_regex(pattern)
+    found, previous_end = [], -1
+    for match in compiled.finditer(_text(text)):
+        if match.start() == match.end() == previous_end:
+            continue  # Go's FindAll: an empty match abutting the preceding match is ignored
+        found.append(_regex_result(compiled, match))
+        previous_end = match.end()
+    return found
+
+
 def _join(separator: str, texts: list[str]) -> str:
     _check_text(sum(map(len, texts)) + len(separator) * max(len(texts) - 1, 0))
     return separator.join(texts)
@@ -871,6 +937,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
                                                                  for v in _list_argument(value)]),
     "split": lambda separator, value: _text(value).split(_text(separator)) if _text(value) else [],
     "replace": _regex_replace,
+    "regex": _regex,
+    "regexall": _regexall,
     "jsonencode": _jsonencode,
     "jsondecode": _jsondecode,
     "max": lambda *values: max(_number(v) for v in values),
