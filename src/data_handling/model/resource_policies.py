@@ -22,7 +22,7 @@ from data_handling.model.iam_policy import PolicyDocument, policy_of
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.kms_keys import KEY_TYPES
 from data_handling.model.records import Resource
-from data_handling.model.values import Known, as_text, is_unrendered
+from data_handling.model.values import Known, ReferenceText, as_text, is_unrendered
 
 GLUE_CATALOG_TYPES = ("aws_glue_catalog_database", "aws_glue_catalog_table")
 
@@ -110,22 +110,34 @@ def stores_of(resource: Resource, infra: Infrastructure) -> tuple[list[Resource]
         stores = catalog_stores(resource, infra)
         return stores, "" if stores else (f"no Glue catalog database or table is deployed through the provider "
                                            f"configuration of {resource.describe()}")
-    stores = _unique(target for target in _stores_referenced(resource, attachment.reference)
-                     if target.type in attachment.store_types and target.mode == "resource")
-    if stores:
-        return stores, ""
-    written = resource.get(attachment.reference)
+    return targets_of(resource, infra, attachment.reference, attachment.store_types, attachment.name_attribute)
+
+
+def targets_of(resource: Resource, infra: Infrastructure, attribute: str, types: tuple[str, ...],
+               name_attribute: str = "") -> tuple[list[Resource], str]:
+    """The resources of `types` an argument of `resource` names: by reference (an edge labelled with the
+    argument), else by a literal name equal to their `name_attribute` in the same root; and why none was found."""
+    found = _unique(target for target in _stores_referenced(resource, attribute)
+                    if target.type in types and target.mode == "resource")
+    if found:
+        return found, ""
+    written = resource.get(attribute)
     literal = as_text(written)
-    if literal and not is_unrendered(literal) and attachment.name_attribute:
-        named = [store for store_type in attachment.store_types for store in infra.in_same_root(resource, store_type)
-                 if as_text(store.get(attachment.name_attribute)) == literal.strip()]
+    if literal and not is_unrendered(literal) and name_attribute:
+        named = [candidate for kind in types for candidate in infra.in_same_root(resource, kind)
+                 if as_text(candidate.get(name_attribute)) == literal.strip()]
         if named:
             return named, ""
+    wanted = " or ".join(types)
+    if written is None:
+        return [], f"{resource.describe()} sets no {attribute}"
+    if isinstance(written, ReferenceText):
+        return [], (f"{attribute} of {resource.describe()} refers to {written}, which is not a {wanted} of the "
+                    "configuration")
     if literal is None or is_unrendered(literal):
-        return [], (f"{attachment.reference} of {resource.describe()} is {written!r}, which could not be followed "
-                    f"to a {' or '.join(attachment.store_types)} of the configuration")
-    return [], (f'{attachment.reference} = "{literal}" of {resource.describe()} names no '
-                f"{' or '.join(attachment.store_types)} of the configuration")
+        return [], (f"{attribute} of {resource.describe()} is {written!r}, which could not be followed to a "
+                    f"{wanted} of the configuration")
+    return [], f'{attribute} = "{literal}" of {resource.describe()} names no {wanted} of the configuration'
 
 
 def _stores_referenced(resource: Resource, attribute: str) -> list[Resource]:
