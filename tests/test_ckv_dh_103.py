@@ -3,6 +3,7 @@ the key phrases of each finding (the store exposed, its class, the mechanism), p
 
 from __future__ import annotations
 
+import json
 from functools import cache
 
 import pytest
@@ -180,3 +181,30 @@ resource "aws_s3_bucket_policy" "b" {{
     holder = next(r for r in infra.resources if r.type == "aws_s3_bucket_policy")
     outcome = public_access.evaluate(holder, infra, policy)
     assert outcome is not None and ("passed" if outcome.passed else "failed") == expected, outcome
+
+
+# --- plan parity: real `terraform show -json` plans (tests/plans/terraform_plan.py --all writes them) ----------
+
+PLANS = FIXTURES / "plans" / "terraform"
+# Terraform plans only with a value for every variable (SUITE_ROOTS passes -var): the plan then knows what the
+# source cannot, so the finding that fails closed on the source passes on the plan.
+PLAN_DIFFERENCES = {
+    "s3": {"aws_s3_bucket_policy.archive_unknown_org": ("failed", "passed")},  # -var reader_org=o-abc123def4
+    "databases": {"aws_db_instance.unknown": ("failed", "passed")},  # -var public_db=false
+}
+
+
+@pytest.mark.parametrize("stack", ["s3", "modules", "databases"])
+def test_a_real_plan_gives_the_same_results_as_the_source(stack: str):
+    plan = PLANS / f"ckv_dh_103_{stack}.json"
+    assert json.loads(plan.read_text())["terraform_version"], "not a terraform show -json plan"
+    _, from_source, _ = run_checkov(HERE / stack, POLICY_MAP, check=CHECK)
+    _, from_plan, stderr = run_checkov(plan, POLICY_MAP, "--repo-root-for-plan-enrichment", str(HERE / stack),
+                                       check=CHECK, framework="terraform_plan")
+    assert "Traceback" not in stderr
+    expected = outcomes(from_source, CHECK)
+    for address, (on_source, on_plan) in PLAN_DIFFERENCES.get(stack, {}).items():
+        assert (CHECK, address, on_source) in expected, "stale PLAN_DIFFERENCES entry"
+        expected = (expected - {(CHECK, address, on_source)}) | {(CHECK, address, on_plan)}
+    assert outcomes(from_plan, CHECK) == expected
+    assert any(r.result == "failed" for r in from_plan)
