@@ -290,19 +290,21 @@ def _public_access_block(block: Resource, infra: Infrastructure, policy: PolicyM
 
 def account_block_covers(subject: Resource, infra: Infrastructure) -> tuple[bool, str]:
     """Whether an aws_s3_account_public_access_block with all four settings on applies to the account of
-    `subject` (same account_id, or the same provider configuration); else why that cannot be told ("" when there
-    is no such block)."""
+    `subject`: the same provider configuration, or the same known account (its `account_id`, else its provider's
+    account) — in any scanned root, since account baselines often live in a stack of their own. Else why that
+    cannot be told ("" when no such block could apply)."""
     reasons = []
     theirs = infra.account_of(subject)
-    for account_block in infra.in_same_root(subject, ACCOUNT_BLOCK):
+    for account_block in infra.of_type(ACCOUNT_BLOCK):
         if not all(unwrap(account_block.config.get(s)) is True for s in BLOCK_SETTINGS):
             continue
+        same_root = account_block.root_dir == subject.root_dir
         written = as_text(account_block.get("account_id"))
         if written and not is_unrendered(written):
             mine: Resolution[frozenset[str]] = Known(frozenset({written.strip().zfill(12)}), "account_id")
         else:
             ours, their_provider = infra.provider_of(account_block), infra.provider_of(subject)
-            if not written and isinstance(ours, Known) and isinstance(their_provider, Known) \
+            if not written and same_root and isinstance(ours, Known) and isinstance(their_provider, Known) \
                     and ours.value is their_provider.value:
                 return True, ""  # one provider configuration: one account
             mine = infra.account_of(account_block) if not written else Unknown(f'account_id is "{written}"')
@@ -462,6 +464,7 @@ BY_TYPE: dict[str, Callable[[Resource, Infrastructure, PolicyMap], Exposure | No
     **{endpoint: _publicly_accessible for endpoint in PUBLIC_ENDPOINTS},
     "aws_db_snapshot": _db_snapshot,
     "aws_db_cluster_snapshot": _db_snapshot,
+    "aws_db_snapshot_copy": _db_snapshot,
     "aws_ami_launch_permission": _shared_with_all("group", "image_id"),
     "aws_snapshot_create_volume_permission": _shared_with_all("account_id", "snapshot_id"),
 }
