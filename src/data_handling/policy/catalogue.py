@@ -121,7 +121,7 @@ CATALOGUE: dict[str, CheckSpec] = {
         ),
         CheckSpec(
             id="CKV_DH_103",
-            name="No Confidential or Restricted store is readable by everyone",
+            name="No Confidential data store is readable by everyone",
             severity="HIGH",
             clause=ROLE_GATED,
             fix="Grant access to named roles or accounts only: no public canned ACL or AllUsers/AuthenticatedUsers "
