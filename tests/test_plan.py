@@ -31,6 +31,11 @@ KNOWN_DIFFERENCES: dict[str, dict[tuple[str, str], tuple[str, str]]] = {
         ("CKV_DH_101", "aws_sqs_queue.shared_in_home_regions"): ("passed", "failed"),
         ("CKV_DH_101", "module.globex_nested.module.bucket.aws_s3_bucket.this"): ("passed", "failed"),
     },
+    # The key policy names a role ARN known only after apply, so the plan shows the whole policy as unknown: its
+    # statements cannot be read there, and CKV_DH_103 fails closed on the key of a Restricted secret.
+    "payments.json": {
+        ("CKV_DH_103", "aws_kms_key.legacy_vault"): ("passed", "failed"),
+    },
 }
 
 

@@ -30,6 +30,13 @@ ROOTS = {
     "evaluator_tf_json_provider": REPO / "tests/fixtures/evaluator/tf_json_provider",
     "evaluator_variables": REPO / "tests/fixtures/evaluator/variables",
 }
+# Real plans that a check suite compares under its own policy map (tests/test_ckv_dh_103.py): name -> (root,
+# plan arguments). Terraform refuses to plan a variable without a value, so those get one (-var) here.
+SUITE_ROOTS: dict[str, tuple[Path, tuple[str, ...]]] = {
+    "ckv_dh_103_s3": (REPO / "tests/fixtures/ckv_dh_103/s3", ("-var", "reader_org=o-abc123def4")),
+    "ckv_dh_103_modules": (REPO / "tests/fixtures/ckv_dh_103/modules", ()),
+    "ckv_dh_103_databases": (REPO / "tests/fixtures/ckv_dh_103/databases", ("-var", "public_db=false")),
+}
 _SKIPS = ("  skip_credentials_validation = true\n  skip_requesting_account_id  = true\n"
           "  skip_metadata_api_check     = true\n")
 
@@ -130,9 +137,10 @@ def main() -> int:
         print("terraform or the AWS provider mirror is not on this machine", file=sys.stderr)
         return 2
     PLANS.mkdir(parents=True, exist_ok=True)
-    for name, root in ROOTS.items():
+    jobs = {**{name: (root, ()) for name, root in ROOTS.items()}, **SUITE_ROOTS}
+    for name, (root, arguments) in jobs.items():
         target = PLANS / f"{name}.json"
-        target.write_text(json.dumps(_stable(plan(root)), indent=1, sort_keys=True) + "\n")
+        target.write_text(json.dumps(_stable(plan(root, arguments=arguments)), indent=1, sort_keys=True) + "\n")
         print(f"wrote {target.relative_to(REPO)}")
     return 0
 

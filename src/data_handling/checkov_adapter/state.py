@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from data_handling.model import raw_hcl
-from data_handling.model.graph_source import build_from_graph, build_from_roots
+from data_handling.model.graph_source import build_from_graph, build_from_roots, vertices
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
 from data_handling.model.hcl.roots import calling_roots, module_callers
 from data_handling.model.infrastructure import Infrastructure
@@ -135,7 +135,29 @@ def model_for_conf(graph: Any, conf: dict[str, Any]) -> Infrastructure:
     plan_file = plan_file[0] if isinstance(plan_file, list) and plan_file else plan_file
     if isinstance(plan_file, str) and plan_file.endswith(".json"):
         return plan_model(plan_file)
+    plan_file = _plan_file_of(graph)
+    if plan_file is not None:  # checkov leaves __file__ out of some plan resources (values unknown until apply)
+        return plan_model(plan_file)
     return model_for(graph)
+
+
+_graph_plan_file: dict[int, tuple[Any, str | None]] = {}
+
+
+def _plan_file_of(graph: Any) -> str | None:
+    """The plan file a plan scan's graph was built from (every vertex names it), once per graph; None for a graph
+    of HCL, or of several files."""
+    if graph is None:
+        return None
+    cached = _graph_plan_file.get(id(graph))
+    if cached is None or cached[0] is not graph:
+        if len(_graph_plan_file) > 32:
+            _graph_plan_file.clear()
+        files = {str(attributes.get("file_path_", "")) for _, attributes in vertices(graph)}
+        plans = {path for path in files if path.endswith(".json") and not path.endswith(".tf.json")}
+        found = next(iter(plans)) if len(plans) == 1 and files == plans else None
+        cached = _graph_plan_file[id(graph)] = (graph, found)
+    return cached[1]
 
 
 def plan_model(path: str) -> Infrastructure:

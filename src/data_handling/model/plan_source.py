@@ -88,6 +88,13 @@ def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
             # A computed `region` attribute the configuration does not set (AWS provider v5 plans show it as
             # unknown): the resource is created in its provider's region, as with HCL.
             config.pop("region", None)
+        if entry:
+            # Likewise any computed argument the configuration does not set (an S3 bucket's `acl`, `policy` and
+            # `grant` in provider v5 plans): unknown only because the provider reports it after apply, unset as
+            # in the source, not a value a check must fail closed on.
+            for key, flag in (unknown.items() if isinstance(unknown, dict) else ()):
+                if flag is True and key not in expressions and after.get(key) is None:
+                    config.pop(key, None)
         config["__address__"] = address
         resource = Resource(
             address=address, type=change.get("type", ""), name=change.get("name", ""), root_dir=root_dir,

@@ -69,6 +69,11 @@ NO_CARD_NUMBERS = Clause(
     quote="Store full card numbers (PAN). Stripe holds the cards; we hold a tokenised handle.",
     anchor="what-we-never-do",
 )
+ROLE_GATED = Clause(
+    section="Classification (Confidential: access)",
+    quote="Role-gated, audited",
+    anchor="classification",
+)
 TWO_PERSON_RULE = Clause(
     section="Classification (Restricted: access)",
     quote="Two-person rule, logged",
@@ -113,6 +118,16 @@ CATALOGUE: dict[str, CheckSpec] = {
             clause=NO_CROSS_REGION_REPLICA,
             fix="Replicate or copy Confidential data only within the source's region (same-region replication, "
             "a destination created through the home-region provider); keep disaster-recovery copies in-region.",
+        ),
+        CheckSpec(
+            id="CKV_DH_103",
+            name="No Confidential data store is readable by everyone",
+            severity="HIGH",
+            clause=ROLE_GATED,
+            fix="Grant access to named roles or accounts only: no public canned ACL or AllUsers/AuthenticatedUsers "
+            "grant, no Allow to Principal \"*\" without a condition on aws:SourceVpce, aws:PrincipalOrgID, "
+            "aws:SourceAccount (or another caller key) with concrete values, an S3 public access block with all "
+            "four settings on, publicly_accessible = false, no snapshot or image shared with \"all\".",
         ),
         CheckSpec(
             id="CKV_DH_201",

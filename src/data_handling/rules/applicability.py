@@ -16,6 +16,7 @@ from data_handling.model.kms_keys import KEY_TYPES
 from data_handling.model.telemetry_sinks import _SINKS as TELEMETRY_SINK_TYPES
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules.copy_mechanisms import BY_TYPE as COPY_MECHANISM_TYPES
+from data_handling.rules.public_access import BY_TYPE as PUBLIC_ACCESS_TYPES
 
 ANY_AWS = ("aws_*",)
 # The checks have always been registered for aws_* alone: a type outside it (a custom store type of another
@@ -42,6 +43,8 @@ def applicable_types(check_id: str, policy: PolicyMap | None) -> tuple[str, ...]
         types = tuple(policy.vaults.resource_types)
     elif check_id == "CKV_DH_204":  # `resource.type not in KEY_TYPES` -> None
         types = KEY_TYPES
+    elif check_id == "CKV_DH_103":  # public_access.BY_TYPE.get(resource.type) is None -> None
+        types = tuple(PUBLIC_ACCESS_TYPES)
     elif check_id == "CKV_DH_102":  # copies_made_by: None for a type no copy mechanism covers
         types = tuple(COPY_MECHANISM_TYPES)
     elif check_id in ("CKV_DH_301", "CKV_DH_302"):  # sink_of: None for a type with no sink reader
