@@ -1,0 +1,201 @@
+"""CKV_DH_106 (no model training on identifiable customer data): end to end through the real checkov CLI on
+tests/fixtures/ckv_dh_106, exact outcomes and the key phrases of each finding; unit tests of
+model/training_inputs.py."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from conftest import FIXTURES, Result, outcomes, run_checkov
+from data_handling.model.training_inputs import TRAINERS, training_sources
+from data_handling.policy.loader import load
+from data_handling.rules import no_model_training
+
+HERE = FIXTURES / "ckv_dh_106"
+POLICY_MAP = HERE / "policy_map.yaml"
+CHECK = "CKV_DH_106"
+
+
+@cache
+def _scan() -> tuple[int, tuple[Result, ...]]:
+    code, results, stderr = run_checkov(HERE / "training", POLICY_MAP, check=CHECK)
+    assert "Traceback" not in stderr, stderr
+    return code, tuple(results)
+
+
+def _details() -> dict[str, str]:
+    _, results = _scan()
+    return {r.resource: " ".join(r.details) for r in results if r.check_id == CHECK}
+
+
+FAILED = {
+    "aws_bedrock_custom_model.support_assistant",
+    "aws_bedrock_custom_model.validated_on_payments",
+    'aws_bedrock_custom_model.per_dataset["orders"]',
+    "aws_bedrock_custom_model.from_unknown_bucket",
+    "aws_bedrock_custom_model.from_unlabelled",
+    "aws_bedrock_custom_model.from_partner_feedback",
+    "aws_comprehend_document_classifier.ticket_router",
+    "aws_comprehend_document_classifier.from_pipeline",
+    "aws_comprehend_document_classifier.from_manifest",
+    "module.ticket_classifier.aws_comprehend_document_classifier.this",
+    "aws_comprehend_entity_recognizer.order_entities",
+    "aws_glue_ml_transform.dedupe_customers",
+    "aws_transcribe_language_model.call_centre",
+    "aws_sagemaker_training_job.recommender",
+}
+PASSED = {
+    "aws_bedrock_custom_model.capacity_forecaster",
+    'aws_bedrock_custom_model.per_dataset["metrics"]',
+    "aws_bedrock_custom_model.from_central_telemetry",
+    "aws_bedrock_custom_model.from_telemetry_export",
+    "aws_comprehend_document_classifier.intent_classifier",
+    "module.metrics_classifier.aws_comprehend_document_classifier.this",
+    "aws_comprehend_entity_recognizer.product_names",
+    "aws_glue_ml_transform.dedupe_counts",
+    "aws_transcribe_language_model.marketing_terms",
+    "aws_sagemaker_training_job.capacity",
+}
+
+
+def test_ckv_dh_106_training_resources_read_no_confidential_or_restricted_store():
+    code, results = _scan()
+    assert code == 1
+    assert outcomes(list(results), CHECK) == ({(CHECK, address, "failed") for address in FAILED}
+                                              | {(CHECK, address, "passed") for address in PASSED})
+
+
+def test_ckv_dh_106_findings_name_the_store_its_class_and_the_argument():
+    details = _details()
+    support = details["aws_bedrock_custom_model.support_assistant"]
+    assert "aws_s3_bucket.orders (buckets.tf:1), which is confidential" in support
+    assert 'training_data_config.s3_uri = "s3://acme-orders/fine-tune/v3/train.jsonl"' in support
+    assert "models/" not in support  # the output location is not a source
+    payments = details["aws_bedrock_custom_model.validated_on_payments"]
+    assert "aws_s3_bucket.payments_audit" in payments and "restricted" in payments
+    assert "validation_data_config.validator.s3_uri" in payments
+    ticket = details["aws_comprehend_document_classifier.ticket_router"]
+    assert 'input_data_config.s3_uri = "s3://acme-support-tickets/labelled/"' in ticket  # the variable's default
+    assert "aws_s3_bucket.support_tickets" in ticket
+    unknown = details["aws_bedrock_custom_model.from_unknown_bucket"]
+    assert 'bucket "legacy-crm-export"' in unknown and "cannot be verified" in unknown
+    assert 'data "aws_s3_bucket"' in unknown and "classification.rules" in unknown
+    pipeline = details["aws_comprehend_document_classifier.from_pipeline"]
+    assert "var.pipeline_corpus_uri" in pipeline and "could not be evaluated" in pipeline
+    assert "has no class" in details["aws_bedrock_custom_model.from_unlabelled"]
+    partner = details["aws_bedrock_custom_model.from_partner_feedback"]
+    assert 'data.aws_s3_bucket.partner_feedback' in partner and 'classification rule' in partner
+    assert "aws_s3_bucket.orders" in details["module.ticket_classifier.aws_comprehend_document_classifier.this"]
+    entities = details["aws_comprehend_entity_recognizer.order_entities"]
+    assert "module.orders_lake.aws_s3_bucket.this" in entities and "input_data_config.annotations.s3_uri" in entities
+    glue = details["aws_glue_ml_transform.dedupe_customers"]
+    assert "aws_glue_catalog_table.customers" in glue and "aws_s3_bucket.orders" in glue
+    assert "tuning_data_s3_uri" in details["aws_transcribe_language_model.call_centre"]
+    recommender = details["aws_sagemaker_training_job.recommender"]
+    assert "aws_efs_file_system.feature_cache" in recommender and "file_system_id" in recommender
+    _, results = _scan()
+    for result in results:
+        if result.result == "failed":
+            assert result.details[0].startswith("Found: "), result
+            assert result.details[1].startswith("Policy: ") and "Train models on identifiable customer data" \
+                in result.details[1], result
+            assert result.details[2].startswith("Fix: "), result
+
+
+def test_ckv_dh_106_a_bucket_outside_the_scan_takes_classification_default(tmp_path):
+    internal = tmp_path / "internal.yaml"
+    internal.write_text(POLICY_MAP.read_text().replace("  tag_keys: [data_class]\n",
+                                                        "  tag_keys: [data_class]\n  default: internal\n"))
+    _, results, _ = run_checkov(HERE / "training", internal, check=CHECK)
+    found = {(r.resource, r.result) for r in results}
+    assert ("aws_bedrock_custom_model.from_unknown_bucket", "passed") in found
+    assert ("aws_bedrock_custom_model.from_unlabelled", "passed") in found  # the default is a class too
+    assert ("aws_bedrock_custom_model.support_assistant", "failed") in found
+    confidential = tmp_path / "confidential.yaml"
+    confidential.write_text(internal.read_text().replace("default: internal", "default: confidential"))
+    _, results, _ = run_checkov(HERE / "training", confidential, check=CHECK)
+    failed = {r.resource: " ".join(r.details) for r in results if r.result == "failed"}
+    assert "classification.default makes confidential" in failed["aws_bedrock_custom_model.from_unknown_bucket"]
+    # A central telemetry bucket is central by its name, whatever the default.
+    assert "aws_bedrock_custom_model.from_central_telemetry" not in failed
+
+
+# --- model/training_inputs.py -------------------------------------------------------------------------------
+
+
+_TRAINING = """
+provider "aws" {
+  region = "eu-west-1"
+}
+resource "aws_s3_bucket" "corpus" {
+  bucket = "corpus"
+  tags   = { data_class = "internal" }
+}
+resource "aws_comprehend_document_classifier" "c" {
+  name                 = "c"
+  data_access_role_arn = "arn:aws:iam::123456789012:role/x"
+  language_code        = "en"
+  input_data_config {
+    s3_uri      = "s3://corpus/train/"
+    test_s3_uri = "s3://${aws_s3_bucket.corpus.id}/test/"
+    augmented_manifests {
+      s3_uri          = "s3://elsewhere/m.manifest"
+      attribute_names = ["x"]
+    }
+  }
+}
+resource "aws_sagemaker_training_job" "t" {
+  training_job_name = "t"
+  role_arn          = "arn:aws:iam::123456789012:role/x"
+  input_data_config {
+    channel_name = "train"
+    data_source {
+      file_system_data_source {
+        directory_path          = "/d"
+        file_system_access_mode = "ro"
+        file_system_id          = "fs-0123456789abcdef0"
+        file_system_type        = "EFS"
+      }
+    }
+  }
+  output_data_config {
+    s3_output_path = "s3://corpus/out/"
+  }
+}
+resource "aws_sagemaker_model" "m" {
+  name               = "m"
+  execution_role_arn = "arn:aws:iam::123456789012:role/x"
+  primary_container {
+    image          = "x"
+    model_data_url = "s3://corpus/model.tar.gz"
+  }
+}
+"""
+
+
+def test_training_sources_resolve_literals_references_and_undeclared_buckets(model_of):
+    infra = model_of({"main.tf": _TRAINING})
+    (classifier,) = infra.of_type("aws_comprehend_document_classifier")
+    sources = {source.shown.split(" =")[0]: source for source in training_sources(classifier, infra)}
+    assert set(sources) == {"input_data_config.s3_uri", "input_data_config.test_s3_uri",
+                            "input_data_config.augmented_manifests.s3_uri"}
+    assert [s.address for s in sources["input_data_config.s3_uri"].stores] == ["aws_s3_bucket.corpus"]  # by name
+    assert [s.address for s in sources["input_data_config.test_s3_uri"].stores] == ["aws_s3_bucket.corpus"]
+    manifest = sources["input_data_config.augmented_manifests.s3_uri"]
+    assert manifest.stores == () and manifest.bucket == "elsewhere"
+    (job,) = infra.of_type("aws_sagemaker_training_job")
+    (file_system,) = training_sources(job, infra)
+    assert file_system.unresolved and "file system" in file_system.unresolved  # an ID literal: not in the scan
+    (model,) = infra.of_type("aws_sagemaker_model")
+    assert training_sources(model, infra) is None  # inference, not training
+
+
+def test_the_rule_judges_only_the_training_types(model_of):
+    infra = model_of({"main.tf": _TRAINING})
+    policy = load(POLICY_MAP).policy
+    for resource in infra.resources:
+        outcome = no_model_training.evaluate(resource, infra, policy)
+        assert (outcome is not None) == (resource.type in TRAINERS), resource.address
+    (classifier,) = infra.of_type("aws_comprehend_document_classifier")
+    outcome = no_model_training.evaluate(classifier, infra, policy)
+    assert not outcome.passed and 'bucket "elsewhere"' in outcome.found
