@@ -4,12 +4,24 @@ model/training_inputs.py."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from functools import cache
+from pathlib import Path
+
+import pytest
 
 from conftest import FIXTURES, Result, outcomes, run_checkov
 from data_handling.model.training_inputs import TRAINERS, training_sources
 from data_handling.policy.loader import load
 from data_handling.rules import no_model_training
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "plans"))
+from terraform_plan import _override, available, plugin_dir, provider_aliases
 
 HERE = FIXTURES / "ckv_dh_106"
 POLICY_MAP = HERE / "policy_map.yaml"
@@ -199,3 +211,69 @@ def test_the_rule_judges_only_the_training_types(model_of):
     (classifier,) = infra.of_type("aws_comprehend_document_classifier")
     outcome = no_model_training.evaluate(classifier, infra, policy)
     assert not outcome.passed and 'bucket "elsewhere"' in outcome.found
+
+
+# --- plan parity --------------------------------------------------------------------------------------------
+
+PLAN_ROOT = HERE / "plan_parity"
+REAL_PLAN = FIXTURES / "plans" / "terraform" / "ckv_dh_106_training.json"
+
+
+def test_ckv_dh_106_real_plan_gives_the_same_results_as_the_source():
+    """REAL_PLAN is `terraform show -json` of PLAN_ROOT, planned offline with the provider mirror (regenerate
+    with `python tests/test_ckv_dh_106.py`; test_real_plan_is_current checks it when terraform is here)."""
+    _, from_source, _ = run_checkov(PLAN_ROOT, POLICY_MAP, check=CHECK)
+    _, from_plan, stderr = run_checkov(REAL_PLAN, POLICY_MAP, "--repo-root-for-plan-enrichment", str(PLAN_ROOT),
+                                       check=CHECK, framework="terraform_plan")
+    assert "Traceback" not in stderr
+    expected = outcomes(from_source, CHECK)
+    assert {result for _, _, result in expected} == {"passed", "failed"}
+    assert outcomes(from_plan, CHECK) == expected
+    assert ("CKV_DH_106", "aws_bedrock_custom_model.support_assistant", "failed") in expected  # .id: unknown in plan
+    assert ("CKV_DH_106", "aws_transcribe_language_model.marketing_terms", "passed") in expected
+
+
+def test_an_argument_the_provider_computes_is_not_a_training_source():
+    from data_handling.model.plan_source import COMPUTED, build_from_plan, load_plan
+
+    infra = build_from_plan(load_plan(str(REAL_PLAN)), str(REAL_PLAN))
+    (model,) = [r for r in infra.resources if r.address == "aws_transcribe_language_model.marketing_terms"]
+    (block,) = model.config["input_data_config"]
+    assert block["tuning_data_s3_uri"] == [COMPUTED]  # not in the configuration: the provider's default
+    (source,) = training_sources(model, infra)
+    assert [s.address for s in source.stores] == ["aws_s3_bucket.marketing_copy"]
+    (assistant,) = [r for r in infra.resources if r.address == "aws_bedrock_custom_model.support_assistant"]
+    (source,) = training_sources(assistant, infra)  # written as ${aws_s3_bucket.orders.id}: the edge decides
+    assert [s.address for s in source.stores] == ["aws_s3_bucket.orders"]
+
+
+def _real_plan() -> dict:
+    """`terraform show -json` of PLAN_ROOT, planned offline (its module directory copied beside it)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in ("plan_parity", "modules"):
+            shutil.copytree(HERE / name, Path(scratch) / name)
+        work = Path(scratch) / "plan_parity"
+        (work / "zz_offline_override.tf").write_text(_override(provider_aliases(PLAN_ROOT)))
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "mock", "AWS_SECRET_ACCESS_KEY": "mock", "TF_INPUT": "0",
+               "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+        for step in (["terraform", "init", "-backend=false", "-input=false", f"-plugin-dir={plugin_dir()}"],
+                     ["terraform", "plan", "-refresh=false", "-input=false", "-lock=false", "-out=plan.out"],
+                     ["terraform", "show", "-json", "plan.out"]):
+            done = subprocess.run(step, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr[-2000:]
+        document = json.loads(done.stdout)
+    document.pop("timestamp", None)
+    return document
+
+
+def test_real_plan_is_current():
+    if not available():
+        pytest.skip("terraform or the AWS provider mirror is not on this machine")
+    committed = json.loads(REAL_PLAN.read_text())
+    assert _real_plan()["resource_changes"] == committed["resource_changes"], \
+        "regenerate with: python tests/test_ckv_dh_106.py"
+
+
+if __name__ == "__main__":
+    REAL_PLAN.write_text(json.dumps(_real_plan(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {REAL_PLAN}")

@@ -34,6 +34,7 @@ from typing import Any
 
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.nested_blocks import resource_blocks, resource_values_at
+from data_handling.model.plan_source import COMPUTED
 from data_handling.model.records import Resource
 from data_handling.model.telemetry import bucket_name_of
 from data_handling.model.values import as_text, is_unrendered, unwrap
@@ -124,6 +125,8 @@ def training_sources(resource: Resource, infra: Infrastructure) -> list[Source] 
         sources += [Source(f"{spec.path} of {resource.address}", unresolved=f"{reason}; {_FIX_VALUE}")
                     for reason in unresolved]
         for value in values:
+            if value is None or value == COMPUTED:
+                continue  # not set: a plan shows an optional argument as null, or as the provider's default
             if spec.kind == S3_URI:
                 sources.append(_s3_source(resource, infra, spec.path, value))
             else:
