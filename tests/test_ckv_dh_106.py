@@ -52,6 +52,7 @@ FAILED = {
     "aws_comprehend_document_classifier.from_manifest",
     "module.ticket_classifier.aws_comprehend_document_classifier.this",
     "aws_comprehend_entity_recognizer.order_entities",
+    "aws_comprehend_document_classifier.lake_router",
     "aws_glue_ml_transform.dedupe_customers",
     "aws_transcribe_language_model.call_centre",
     "aws_sagemaker_training_job.recommender",
@@ -100,6 +101,7 @@ def test_ckv_dh_106_findings_name_the_store_its_class_and_the_argument():
     assert "aws_s3_bucket.orders" in details["module.ticket_classifier.aws_comprehend_document_classifier.this"]
     entities = details["aws_comprehend_entity_recognizer.order_entities"]
     assert "module.orders_lake.aws_s3_bucket.this" in entities and "input_data_config.annotations.s3_uri" in entities
+    assert "module.orders_lake.aws_s3_bucket.this" in details["aws_comprehend_document_classifier.lake_router"]
     glue = details["aws_glue_ml_transform.dedupe_customers"]
     assert "aws_glue_catalog_table.customers" in glue and "aws_s3_bucket.orders" in glue
     assert "tuning_data_s3_uri" in details["aws_transcribe_language_model.call_centre"]
