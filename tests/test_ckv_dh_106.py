@@ -279,3 +279,46 @@ def test_real_plan_is_current():
 if __name__ == "__main__":
     REAL_PLAN.write_text(json.dumps(_real_plan(), indent=1, sort_keys=True) + "\n")
     print(f"wrote {REAL_PLAN}")
+
+
+def test_each_channel_is_attributed_the_bucket_it_names(model_of):
+    infra = model_of({"main.tf": """
+provider "aws" {
+  region = "eu-west-1"
+}
+resource "aws_s3_bucket" "orders" {
+  bucket = "orders"
+}
+resource "aws_s3_bucket" "metrics" {
+  bucket_prefix = "metrics-"
+}
+resource "aws_sagemaker_training_job" "t" {
+  training_job_name = "t"
+  role_arn          = "arn:aws:iam::123456789012:role/x"
+  input_data_config {
+    channel_name = "train"
+    data_source {
+      s3_data_source {
+        s3_data_type = "S3Prefix"
+        s3_uri       = "s3://${aws_s3_bucket.orders.bucket}/train/"
+      }
+    }
+  }
+  input_data_config {
+    channel_name = "validation"
+    data_source {
+      s3_data_source {
+        s3_data_type = "S3Prefix"
+        s3_uri       = "s3://${aws_s3_bucket.metrics.id}/validation/"
+      }
+    }
+  }
+  output_data_config {
+    s3_output_path = "s3://${aws_s3_bucket.metrics.id}/out/"
+  }
+}
+"""})
+    (job,) = infra.of_type("aws_sagemaker_training_job")
+    train, validation = training_sources(job, infra)
+    assert [s.address for s in train.stores] == ["aws_s3_bucket.orders"]  # by the name it rendered to
+    assert [s.address for s in validation.stores] == ["aws_s3_bucket.metrics"]  # by the reference in its text

@@ -142,7 +142,7 @@ def _s3_source(resource: Resource, infra: Infrastructure, path: str, value: Any)
     shown = f'{path} = "{text}"' if text is not None else f"{path} = {unwrap(value)!r}"
     buckets = _buckets_referenced(resource, infra, path)
     if buckets:  # a reference decides, whatever text it rendered to
-        return Source(shown, stores=tuple(buckets))
+        return Source(shown, stores=tuple(_named_in(text, buckets) if len(buckets) > 1 else buckets))
     if text is None or is_unrendered(text):
         reason = getattr(unwrap(value), "reason", "")
         because = f" ({reason})" if reason else ""
@@ -154,6 +154,17 @@ def _s3_source(resource: Resource, infra: Infrastructure, path: str, value: Any)
         return Source(shown, unresolved="the URI names no bucket")
     found = buckets_named(name, resource, infra)
     return Source(shown, stores=tuple(found)) if found else Source(shown, bucket=name)
+
+
+def _named_in(text: str | None, buckets: list[Resource]) -> list[Resource]:
+    """The buckets a value names, when the edges of several blocks share one label (two training channels): by
+    the bucket name it rendered to, or the reference left in its text; all of them when it names none."""
+    if not text:
+        return buckets
+    name = bucket_name_of(text) if text.strip().startswith("s3://") else ""
+    named = [b for b in buckets if (name and b.text("bucket") == name)
+             or re.search(rf"(^|[^\w.]){re.escape(b.type)}\.{re.escape(b.name.split('[', 1)[0])}\b", text)]
+    return named or buckets
 
 
 def _buckets_referenced(resource: Resource, infra: Infrastructure, path: str) -> list[Resource]:
