@@ -288,7 +288,7 @@ def _file_system_source(resource: Resource, infra: Infrastructure, path: str, va
     shown = f'{path} = "{text}"' if text is not None else f"{path} = {unwrap(value)!r}"
     systems = [t for t in referenced_under(resource, path) if t.type in FILE_SYSTEM_TYPES]
     if systems:
-        return Source(shown, stores=tuple(systems))
+        return Source(shown, stores=tuple(_named_in(text, systems) if len(systems) > 1 else systems))
     return Source(shown, unresolved="the file system is not a resource of this scan (a file system ID is known "
                                     "only after apply), so what it holds cannot be classified; reference the "
                                     "aws_efs_file_system or aws_fsx_*_file_system resource")
