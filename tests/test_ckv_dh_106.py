@@ -322,3 +322,31 @@ resource "aws_sagemaker_training_job" "t" {
     train, validation = training_sources(job, infra)
     assert [s.address for s in train.stores] == ["aws_s3_bucket.orders"]  # by the name it rendered to
     assert [s.address for s in validation.stores] == ["aws_s3_bucket.metrics"]  # by the reference in its text
+
+
+def test_a_key_known_after_apply_still_reads_the_bucket_it_names(model_of):
+    infra = model_of({"main.tf": """
+provider "aws" {
+  region = "eu-west-1"
+}
+resource "aws_s3_bucket" "orders" {
+  bucket = "orders"
+}
+resource "random_id" "run" {
+  byte_length = 4
+}
+resource "aws_transcribe_language_model" "m" {
+  model_name      = "m"
+  base_model_name = "NarrowBand"
+  language_code   = "en-US"
+  input_data_config {
+    data_access_role_arn = "arn:aws:iam::123456789012:role/x"
+    s3_uri               = "s3://orders/${random_id.run.hex}/"
+    tuning_data_s3_uri   = "s3://${random_id.run.hex}/tuning/"
+  }
+}
+"""})
+    (model,) = infra.of_type("aws_transcribe_language_model")
+    training, tuning = training_sources(model, infra)
+    assert [s.address for s in training.stores] == ["aws_s3_bucket.orders"]
+    assert tuning.unresolved and "could not be evaluated" in tuning.unresolved  # the bucket itself is unknown

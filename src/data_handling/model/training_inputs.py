@@ -143,7 +143,10 @@ def _s3_source(resource: Resource, infra: Infrastructure, path: str, value: Any)
     buckets = _buckets_referenced(resource, infra, path)
     if buckets:  # a reference decides, whatever text it rendered to
         return Source(shown, stores=tuple(_named_in(text, buckets) if len(buckets) > 1 else buckets))
-    if text is None or is_unrendered(text):
+    # Only the bucket must be known: a key prefix known after apply (a random suffix, a date) reads the same store.
+    bucket_part = text.strip().removeprefix("s3://").split("/", 1)[0] if text and text.strip().startswith("s3://") \
+        else ""
+    if text is None or (is_unrendered(text) and (not bucket_part or is_unrendered(bucket_part))):
         reason = getattr(unwrap(value), "reason", "")
         because = f" ({reason})" if reason else ""
         return Source(shown, unresolved=f"the value could not be evaluated{because}; {_FIX_VALUE}")
