@@ -30,6 +30,7 @@ from data_handling.rules import (
     card_fields,
     key_policy,
     public_access,
+    no_model_training,
     raw_logs_central,
     replication,
     store_classified,
@@ -48,7 +49,7 @@ RULES = {
     "CKV_DH_202": vault_kms.evaluate,
     "CKV_DH_203": card_fields.evaluate, "CKV_DH_204": key_policy.evaluate,
     "CKV_DH_301": telemetry_fields_listed.evaluate, "CKV_DH_302": telemetry_fields_approved.evaluate,
-    "CKV_DH_303": raw_logs_central.evaluate,
+    "CKV_DH_303": raw_logs_central.evaluate, "CKV_DH_106": no_model_training.evaluate,
 }
 SAMPLE_MAP = REPO / "policy_map.yaml"
 MAPS = [SAMPLE_MAP, FIXTURES / "policy_map.yaml", *sorted(FIXTURES.glob("ckv_dh_*/**/policy_map*.yaml")),
@@ -196,6 +197,7 @@ TARGETS = [
     (FIXTURES / "ckv_dh_20x", FIXTURES / "ckv_dh_20x" / "policy_map.yaml"),
     (FIXTURES / "ckv_dh_30x", FIXTURES / "ckv_dh_30x" / "policy_map.yaml"),
     (FIXTURES / "evaluator", FIXTURES / "evaluator" / "policy_map.yaml"),
+    (FIXTURES / "ckv_dh_106", FIXTURES / "ckv_dh_106" / "policy_map.yaml"),
 ]
 
 

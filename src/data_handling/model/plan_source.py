@@ -219,8 +219,14 @@ def _values_as_config(after: Any, unknown: Any, expressions: Any) -> dict[str, A
     for key, flag in (unknown.items() if isinstance(unknown, dict) else ()):
         if flag is True and key not in config:
             expression = expressions.get(key) if isinstance(expressions, dict) else None
-            config[key] = [_expression_text(expression)]
+            # An unknown attribute the written block does not set is the provider's computed default, not a
+            # value of the configuration (still unrendered text, so a check that needs it fails closed).
+            written = isinstance(expressions, dict) and bool(expressions) and key not in expressions
+            config[key] = [COMPUTED if written else _expression_text(expression)]
     return config
+
+
+COMPUTED = "${computed by the provider}"  # an unknown attribute the configuration leaves to the provider
 
 
 def _wrap(value: Any, unknown: Any, expression: Any) -> Any:

@@ -84,6 +84,12 @@ TELEMETRY_LISTED = Clause(
     quote="Telemetry that flows centrally is de-identified at source and listed explicitly",
     anchor="what-stays-in-the-tenants-region",
 )
+NO_MODEL_TRAINING = Clause(
+    section="What we never do",
+    quote="Train models on identifiable customer data. (Aggregate, anonymised telemetry is fair game for internal "
+    "product analytics.)",
+    anchor="what-we-never-do",
+)
 NOT_CENTRAL = Clause(
     section="What stays in the tenant's region",
     quote="What does not flow centrally: customer emails, names, addresses, order line items, payment tokens, "
@@ -128,6 +134,15 @@ CATALOGUE: dict[str, CheckSpec] = {
             "grant, no Allow to Principal \"*\" without a condition on aws:SourceVpce, aws:PrincipalOrgID, "
             "aws:SourceAccount (or another caller key) with concrete values, an S3 public access block with all "
             "four settings on, publicly_accessible = false, no snapshot or image shared with \"all\".",
+        ),
+        CheckSpec(
+            id="CKV_DH_106",
+            name="No model is trained or fine-tuned from a Confidential or Restricted store",
+            severity="HIGH",
+            clause=NO_MODEL_TRAINING,
+            fix="Train only on Internal or Public data (an aggregated, de-identified dataset) or central telemetry: "
+            "point the training input at such a store, and declare and classify every store a training job reads "
+            '(a bucket outside this configuration: a data "aws_s3_bucket" block and a classification.rules entry).',
         ),
         CheckSpec(
             id="CKV_DH_201",

@@ -49,7 +49,6 @@ STATUS_MEANING = {
 PLANNED_CHECKS: dict[str, str] = {
     "CKV_DH_104": "Confidential access is audited",
     "CKV_DH_105": "No sharing outside the organisation",
-    "CKV_DH_106": "No model training on identifiable customer data",
 }
 REASON_LIMIT = 160  # "one line"
 _CHECK_ID = re.compile(r"CKV_DH_\d{3}")
@@ -189,12 +188,13 @@ COVERAGE: tuple[Entry, ...] = (
           PLANNED, planned=("CKV_DH_105",),
           reason="CKV_DH_105 will refuse grants, shares and copies to accounts outside the organisation; sale or "
           "lease deals are contracts"),
-    Entry(_NEVER, "Train models on identifiable customer data.", PLANNED, planned=("CKV_DH_106",),
-          reason="CKV_DH_106 will refuse training and fine-tuning jobs that read Confidential or Restricted stores"),
+    Entry(_NEVER, "Train models on identifiable customer data.", PARTLY, ("CKV_DH_106",),
+          reason="training resources in Terraform may not read Confidential or Restricted stores; training run from "
+          "notebooks, pipelines or jobs outside Terraform is not visible"),
     Entry(_NEVER, "(Aggregate, anonymised telemetry is fair game for internal product analytics.)",
           NOT_A_REQUIREMENT,
-          reason="an exception to the rule before it: CKV_DH_106 (planned) judges Confidential and Restricted "
-          "stores only"),
+          reason="an exception to the rule before it: CKV_DH_106 lets training read Internal or Public stores and "
+          "central telemetry"),
     Entry(_NEVER, "Store full card numbers (PAN).", PARTLY, ("CKV_DH_203",),
           reason="declared fields are checked (schemas, attributes, the data_fields tag); card numbers written into "
           "free text or objects are not"),

@@ -14,6 +14,7 @@ import fnmatch
 
 from data_handling.model.kms_keys import KEY_TYPES
 from data_handling.model.telemetry_sinks import _SINKS as TELEMETRY_SINK_TYPES
+from data_handling.model.training_inputs import TRAINERS as TRAINING_TYPES
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules.copy_mechanisms import BY_TYPE as COPY_MECHANISM_TYPES
 from data_handling.rules.public_access import BY_TYPE as PUBLIC_ACCESS_TYPES
@@ -51,6 +52,8 @@ def applicable_types(check_id: str, policy: PolicyMap | None) -> tuple[str, ...]
         types = tuple(TELEMETRY_SINK_TYPES)
     elif check_id == "CKV_DH_303":  # raw_flow_of: None for a type it does not dispatch on
         types = RAW_LOG_TYPES
+    elif check_id == "CKV_DH_106":  # training_sources: None for a type TRAINERS does not list
+        types = tuple(TRAINING_TYPES)
     else:  # CKV_DH_203 reads the field-declaration tag of any resource; an unknown check: everything
         return ANY_AWS
     return tuple(sorted({t for t in types if fnmatch.fnmatchcase(t, _SCOPE)}))
