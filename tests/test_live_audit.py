@@ -497,3 +497,16 @@ def test_several_role_arns_audit_several_accounts(aws, tmp_path):
     assert results(report, "failed") == {
         ("CKV_DH_100", f"arn:aws:dynamodb:eu-west-1:{other}:table/their-events"),
         ("CKV_DH_100", f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/our-events")}
+
+
+def test_the_live_model_knows_nothing_of_rules_outputs_or_engines():
+    """Layers: model/live builds records; it imports no rule, output, CLI, audit command or checkov."""
+    import ast
+
+    forbidden = ("data_handling.rules", "data_handling.output", "data_handling.cli", "data_handling.audit",
+                 "data_handling.checkov_adapter", "checkov")
+    for path in (REPO / "src" / "data_handling" / "model" / "live").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n.startswith(forbidden)], (path.name, names)
