@@ -510,3 +510,47 @@ def test_the_live_model_knows_nothing_of_rules_outputs_or_engines():
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not [n for n in names if n.startswith(forbidden)], (path.name, names)
+
+
+def test_ssm_parameters_are_vaults_only_as_secure_strings(aws, tmp_path):
+    ssm = boto3.client("ssm", region_name="eu-west-1")
+    kms = boto3.client("kms", region_name="eu-west-1")
+    key = kms.create_key(Policy=TWO_PERSON_POLICY)["KeyMetadata"]
+    kms.enable_key_rotation(KeyId=key["KeyId"])
+    for name, extra in (("/acme/plain", {"Type": "String"}),  # CKV_DH_201: stored in plain text
+                        ("/acme/default-key", {"Type": "SecureString"}),  # CKV_DH_202: alias/aws/ssm
+                        ("/acme/vaulted", {"Type": "SecureString", "KeyId": key["KeyId"]})):
+        ssm.put_parameter(Name=name, Value="never read", Tags=RESTRICTED_ACME, **extra)
+    arn = {name: f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter{name}"
+           for name in ("/acme/plain", "/acme/default-key", "/acme/vaulted")}
+    code, report = audit(tmp_path)
+    assert code == 1
+    assert results(report, "failed") == {("CKV_DH_201", arn["/acme/plain"]), ("CKV_DH_202", arn["/acme/plain"]),
+                                         ("CKV_DH_202", arn["/acme/default-key"])}
+    assert {("CKV_DH_201", arn["/acme/vaulted"]), ("CKV_DH_202", arn["/acme/vaulted"]),
+            ("CKV_DH_204", key["Arn"])} <= results(report, "passed")
+
+
+def test_rds_automated_backups_replicated_to_another_region_are_copies():
+    """DescribeDBInstances names the replicated backups by their ARN in the destination region; moto does not
+    implement the replication, so the answer is stubbed (botocore Stubber)."""
+    from data_handling.model.live.estate import _link
+    from data_handling.model.live.readers import rds
+    from data_handling.policy.loader import load
+    from data_handling.rules.evaluation import evaluate_model
+
+    client = boto3.client("rds", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    source = f"arn:aws:rds:eu-west-1:{ACCOUNT}:db:acme-db"
+    copy = f"arn:aws:rds:us-east-1:{ACCOUNT}:auto-backup:ab-acme"
+    with Stubber(client) as stub:
+        stub.add_response("describe_db_instances", {"DBInstances": [{
+            "DBInstanceIdentifier": "acme-db", "DBInstanceArn": source, "Engine": "postgres",
+            "TagList": CONFIDENTIAL_ACME, "DBInstanceAutomatedBackupsReplications": [
+                {"DBInstanceAutomatedBackupsArn": copy}]}]}, {})
+        stub.add_response("describe_db_clusters", {"DBClusters": []}, {})
+        stub.add_response("describe_global_clusters", {"GlobalClusters": []}, {})
+        read = rds(Caller(client, ACCOUNT, "eu-west-1", CallLog()))
+    infra = _link(read, [ACCOUNT], ["eu-west-1", "us-east-1"])
+    policy = load(POLICY_MAP).policy
+    failed = {(e.check_id, e.resource.address) for e in evaluate_model(infra, policy, RULES) if e.result == "FAILED"}
+    assert failed == {("CKV_DH_102", copy)}

@@ -43,6 +43,8 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("rds", "DescribeDBInstances"),
     ("rds", "DescribeDBClusters"),
     ("rds", "DescribeGlobalClusters"),
+    ("ssm", "DescribeParameters"),
+    ("ssm", "ListTagsForResource"),
 )
 _XML_CODE = re.compile(r"<Code>([^<]{1,200})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{1,2000})</Message>")

@@ -27,6 +27,7 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "secretsmanager": readers.secrets,
     "kms": readers.kms_keys,
     "rds": readers.rds,
+    "ssm": readers.ssm_parameters,
 }
 DEFAULT_WORKERS = 16
 
@@ -154,10 +155,10 @@ def _link(read: Read, accounts: list[str], regions: list[str]) -> Infrastructure
             continue
         for attribute, text in links:
             target: LiveResource | None = None
-            if attribute == "kms_key_id":
+            if attribute in ("kms_key_id", "key_id"):
                 target = key_of(record.account, record.region, text)
-                if target is not None and target.type != "aws_kms_alias":
-                    record.config["kms_key_id"] = [target.address]  # the key itself, as kms_keys reads an ARN
+                if target is not None:
+                    record.config[attribute] = [target.address]  # the key itself, as kms_keys reads an ARN
             elif attribute.startswith("replica.") and attribute.endswith(".kms_key_id"):
                 region, _, key = text.partition("|")
                 target = key_of(record.account, region, key)

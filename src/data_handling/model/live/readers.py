@@ -157,6 +157,34 @@ def _secret(caller: Caller, entry: dict[str, Any]) -> Read:
     return Read(records=[(record, links)])
 
 
+# --- SSM parameters (metadata only: never GetParameter) ------------------------------------------------------
+
+def ssm_parameters(caller: Caller) -> Read:
+    listed = caller.pages("DescribeParameters", "describe_parameters", "Parameters",
+                          resource_types=("aws_ssm_parameter",))
+    return Read(pending=[(_ssm_parameter, entry) for entry in listed])
+
+
+def _ssm_parameter(caller: Caller, entry: dict[str, Any]) -> Read:
+    name = str(entry["Name"])
+    arn = entry.get("ARN") or f"arn:aws:ssm:{caller.region}:{caller.account}:parameter/{name.lstrip('/')}"
+    values: dict[str, Any] = {"name": name, "arn": arn, "type": entry.get("Type"), "tier": entry.get("Tier")}
+    links: Links = []
+    if entry.get("KeyId"):  # SecureString only; alias/aws/ssm when no customer key was named
+        values["key_id"] = entry["KeyId"]
+        links.append(("key_id", entry["KeyId"]))
+    try:
+        # not paginated: a parameter has at most 50 tags
+        tags = caller.call("ListTagsForResource", "list_tags_for_resource", resource=arn,
+                           ResourceType="Parameter", ResourceId=name) or {}
+        values["tags"] = _tags(tags.get("TagList"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_ssm_parameter", name=name, account=caller.account,
+                      region=caller.region, evidence="ssm:DescribeParameters", values=values)
+    return Read(records=[(record, links)])
+
+
 # --- KMS (customer-managed keys; AWS-managed keys are reported as such by the vaults that use them) ---------
 
 # The key policy AWS attaches when a key is created without one: reading it as "no policy argument" keeps
@@ -263,6 +291,17 @@ def rds(caller: Caller) -> Read:
                           account=caller.account, region=caller.region, evidence="rds:DescribeDBInstances",
                           values=values)
         read.records.append((record, [("replicate_source_db", source)] if source else []))
+        # Automated backups replicated to another region: the copy lives where its ARN says.
+        for replication in instance.get("DBInstanceAutomatedBackupsReplications") or []:
+            backups = replication.get("DBInstanceAutomatedBackupsArn")
+            parts = backups.split(":") if backups else []
+            if len(parts) < 6 or not parts[3]:
+                continue
+            copy = resource(arn=backups, resource_type="aws_db_instance_automated_backups_replication",
+                            name=parts[-1], account=caller.account, region=parts[3],
+                            evidence="rds:DescribeDBInstances (DBInstanceAutomatedBackupsReplications)",
+                            values={"source_db_instance_arn": arn, "arn": backups})
+            read.records.append((copy, [("source_db_instance_arn", arn)]))
     for cluster in caller.pages("DescribeDBClusters", "describe_db_clusters", "DBClusters",
                                 resource_types=("aws_rds_cluster",)):
         arn = cluster["DBClusterArn"]
