@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import Any
 
+from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.live import Estate, Gap, read_estate
 from data_handling.model.live.estate import DEFAULT_WORKERS, print_progress
 from data_handling.output import destinations
@@ -101,17 +102,17 @@ def sessions(profile: str | None, role_arns: list[str]) -> tuple[list[Any], list
     return assumed, failed
 
 
-def unverified_of(gaps: list[Gap], policy: PolicyMap) -> list[report.Unverified]:
-    """Each gap with the enabled checks that could not verify what it would have read."""
+def unverified_of(gaps: list[Gap], policy: PolicyMap, infra: Infrastructure) -> list[report.Unverified]:
+    """Each gap with the enabled checks that could not verify what it would have read: those that judge the
+    types the call would have produced, or the type of the resource it was about."""
+    types_of = {resource.address: resource.type for resource in infra.resources}
     items = []
     for gap in gaps:
+        kinds = gap.resource_types or ((types_of[gap.resource],) if gap.resource in types_of else ())
         checks = tuple(check_id for check_id in RULES if policy.is_enabled(check_id) and any(
-            applies_to(applicable_types(check_id, policy), kind) for kind in gap.resource_types))
+            applies_to(applicable_types(check_id, policy), kind) for kind in kinds))
         scope = gap.resource or f"account {gap.account}" + (f", {gap.region}" if gap.region else "") + \
             f", {gap.service}"
-        if not checks and gap.resource:
-            # a value of a resource the model holds: the checks reading it fail on the resource, saying so
-            checks = ("the checks of that resource",)
         items.append(report.Unverified(scope, checks or tuple(RULES), gap.describe()))
     return items
 
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     errors: list[str] = []
     evaluations: list[Evaluation] = sorted(evaluate_model(estate.infra, policy, RULES, errors),
                                            key=lambda e: (e.check_id, e.resource.address))
-    unverified = unassumed + unverified_of(estate.gaps, policy)
+    unverified = unassumed + unverified_of(estate.gaps, policy, estate.infra)
     unverified += [report.Unverified(target, tuple(RULES), "its account could not be identified "
                                      "(sts:GetCallerIdentity failed)") for target in estate.targets_failed]
     for output in outputs:

@@ -179,6 +179,8 @@ class Caller:
         not at all, so a page that fails never leaves a partial list that looks complete."""
         items: list[dict[str, Any]] = []
         try:
+            if not self.client.can_paginate(method):  # an older botocore (ListBuckets gained pagination in 2024)
+                return list(getattr(self.client, method)(**params).get(key) or [])
             for page in self.client.get_paginator(method).paginate(**params):
                 items += page.get(key) or []
         except Exception as error:  # fail closed: whatever went wrong, the listing is not known
