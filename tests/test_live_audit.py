@@ -22,6 +22,7 @@ from conftest import FIXTURES, REPO
 from data_handling.cli import main
 from data_handling.model.live import PERMISSIONS, read_estate
 from data_handling.model.live.api import Caller, CallLog, permission
+from data_handling.model.live.estate import REGIONAL_SERVICES
 from data_handling.model.live.readers import _dynamodb_table
 from data_handling.rules.registry import RULES
 
@@ -373,7 +374,7 @@ def test_a_region_botocore_does_not_list_is_audited_not_skipped(aws, tmp_path, c
     assert "eu-south-9 is not known" in err
     unverified = json.loads((tmp_path / "results_json.json").read_text())["unverified"]
     assert {item["scope"] for item in unverified} == {f"account {ACCOUNT}, eu-south-9, {service}"
-                                                      for service in ("dynamodb", "kms", "rds", "secretsmanager")}
+                                                      for service in REGIONAL_SERVICES}
 
 
 # --- SARIF ------------------------------------------------------------------------------------------------
@@ -568,3 +569,12 @@ def test_a_home_region_botocore_does_not_list_is_a_warning_and_is_enforced(aws, 
     assert "eu-south-9" in capsys.readouterr().err
     [failure] = [r for r in report["results"]["failed_checks"] if r["check_id"] == "CKV_DH_101"]
     assert failure["resource"] == bucket and "eu-south-9" in failure["details"][0]
+
+
+def test_efs_file_systems_are_stores(aws, tmp_path):
+    efs = boto3.client("efs", region_name="us-east-1")
+    system = efs.create_file_system(CreationToken="acme-uploads", Tags=CONFIDENTIAL_ACME)
+    code, report = audit(tmp_path)
+    assert code == 1
+    assert results(report, "failed") == {("CKV_DH_101", system["FileSystemArn"])}
+    assert ("CKV_DH_100", system["FileSystemArn"]) in results(report, "passed")

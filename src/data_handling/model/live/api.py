@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 _ACTION_NAMES = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
+    ("efs", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
 }
 # Every operation the reader calls: (botocore service name, operation name).
 OPERATIONS: tuple[tuple[str, str], ...] = (
@@ -43,6 +44,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("rds", "DescribeDBInstances"),
     ("rds", "DescribeDBClusters"),
     ("rds", "DescribeGlobalClusters"),
+    ("efs", "DescribeFileSystems"),
     ("ssm", "DescribeParameters"),
     ("ssm", "ListTagsForResource"),
 )

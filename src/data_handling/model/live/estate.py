@@ -28,6 +28,7 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "kms": readers.kms_keys,
     "rds": readers.rds,
     "ssm": readers.ssm_parameters,
+    "efs": readers.efs_file_systems,
 }
 DEFAULT_WORKERS = 16
 
@@ -84,18 +85,22 @@ def read_estate(sessions: Iterable[Any], regions: list[str] | None, workers: int
             for service, reader in REGIONAL_SERVICES.items():
                 client = session.client(service, region_name=region, config=client_config())
                 plan.append((reader, Caller(client, account, region, log), ()))
-    read = _run(plan, workers, progress)
-    return Estate(_link(read, accounts, sorted(audited)), accounts, sorted(audited), log, failed)
+    read, aliases = _run(plan, workers, progress)
+    return Estate(_link(read, accounts, sorted(audited), aliases), accounts, sorted(audited), log, failed)
 
 
 def _label(session: Any) -> str:
     return str(getattr(session, "profile_name", None) or "the default credentials")
 
 
+Aliases = dict[tuple[str, str, str], str]  # (account, region, alias name) -> target key ID
+
+
 def _run(plan: list[tuple[Callable[..., Read], Caller, tuple[Any, ...]]], workers: int,
-         progress: Progress | None) -> Read:
+         progress: Progress | None) -> tuple[Read, Aliases]:
     """The listings, then the descriptions of what they listed, on one bounded pool."""
     total = Read()
+    aliases: Aliases = {}
     done, known = 0, len(plan)
 
     def tick() -> None:
@@ -117,17 +122,17 @@ def _run(plan: list[tuple[Callable[..., Read], Caller, tuple[Any, ...]]], worker
             known += len(listed.pending)
             tick()
             total.records += listed.records
-            total.aliases.update({(caller.account, caller.region, name): key for name, key in listed.aliases.items()})
+            aliases.update({(caller.account, caller.region, name): key for name, key in listed.aliases.items()})
             details += [pool.submit(guarded, describe, caller, item) for describe, item in listed.pending]
         for future in details:
             _, described = future.result()
             done += 1
             tick()
             total.records += described.records
-    return total
+    return total, aliases
 
 
-def _link(read: Read, accounts: list[str], regions: list[str]) -> Infrastructure:
+def _link(read: Read, accounts: list[str], regions: list[str], aliases: Aliases | None = None) -> Infrastructure:
     """Resolve the links the readers named (by ARN, key ID, alias or identifier) into model references."""
     records: list[LiveResource] = []
     by_arn: dict[str, LiveResource] = {}
@@ -139,7 +144,7 @@ def _link(read: Read, accounts: list[str], regions: list[str]) -> Infrastructure
     keys = {(r.account, r.region, as_text(r.config.get("key_id"))): r for r in records if r.type in KEY_TYPES}
     instances = {(r.account, r.region, as_text(r.config.get("identifier"))): r for r in records
                  if r.type == "aws_db_instance"}
-    aliases: dict[tuple[str, str, str], str] = read.aliases  # type: ignore[assignment]
+    aliases = aliases or {}
 
     def key_of(account: str, region: str, text: str) -> LiveResource | None:
         if text in by_arn:

@@ -124,6 +124,24 @@ def _dynamodb_table(caller: Caller, name: str) -> Read:
     return Read(records=[(record, [])])
 
 
+# --- EFS (file systems; their replication configurations are not read yet) ----------------------------------
+
+def efs_file_systems(caller: Caller) -> Read:
+    read = Read()
+    for system in caller.pages("DescribeFileSystems", "describe_file_systems", "FileSystems",
+                               resource_types=("aws_efs_file_system",)):
+        system_id = system["FileSystemId"]
+        arn = system.get("FileSystemArn") or \
+            f"arn:aws:elasticfilesystem:{caller.region}:{caller.account}:file-system/{system_id}"
+        values = {"file_system_id": system_id, "arn": arn, "tags": _tags(system.get("Tags")),
+                  "encrypted": system.get("Encrypted"), "kms_key_id": system.get("KmsKeyId"),
+                  "availability_zone_name": system.get("AvailabilityZoneName")}
+        read.records.append((resource(arn=arn, resource_type="aws_efs_file_system", name=system_id,
+                                      account=caller.account, region=caller.region,
+                                      evidence="elasticfilesystem:DescribeFileSystems", values=values), []))
+    return read
+
+
 # --- Secrets Manager (metadata only: never GetSecretValue) -------------------------------------------------
 
 def secrets(caller: Caller) -> Read:
