@@ -6,6 +6,8 @@ unparsable input, a check that did not load, did not run or raised).
 `data-handling inventory PATH` runs checkov the same way and prints the data map (output/inventory.py) of the
 models the checks evaluated: 0 on success, 2 on the same errors.
 
+`data-handling audit` runs the same checks on live AWS accounts (audit.py): the same exit codes as scan.
+
 `data-handling coverage` prints the policy coverage map (output/coverage_report.py): 0, or 2 when the output
 cannot be written or the map does not match the policy.
 """
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_handling import __version__
+from data_handling import audit as live_audit
 from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
 from data_handling.checkov_adapter.scan_facts import ModuleProblems, RunFacts, Scanned, is_plan, name_json_resources
 from data_handling.model.addresses import split_address
@@ -78,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("--output", "-o", choices=coverage_report.FORMATS, default="table",
                           help="output format (default: %(default)s)")
     coverage.add_argument("--output-file", help="write the coverage map to this file instead of stdout")
+    live_audit.add_parser(commands)
     return parser
 
 
@@ -165,8 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "coverage":
             return coverage_report.run_coverage(args.output, args.output_file)
+        if args.command == "audit":
+            return live_audit.run(args)
         return inventory(args) if args.command == "inventory" else scan(args)
-    except (ScanError, PolicyMapError) as error:
+    except (ScanError, PolicyMapError, live_audit.AuditError) as error:
         print(f"data-handling: error: {one_line(error, limit=2000)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

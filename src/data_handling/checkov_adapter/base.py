@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from checkov.common.bridgecrew.severities import Severities
@@ -28,16 +28,24 @@ from data_handling.checkov_adapter.state import (
     run_record,
     written_file,
 )
-from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import Resource
 from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import PolicyMapError
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules.applicability import ANY_AWS, applicable_types
+from data_handling.rules.evaluation import (
+    FAILED,
+    PASSED,
+    Rule,
+    internal_error_details,
+    internal_error_message,
+    judge,
+    policy_map_error_details,
+    worst,
+)
 from data_handling.rules.outcome import Outcome
-from data_handling.rules.waivers import match_waiver, today_utc
 
-Rule = Callable[[Resource, Infrastructure, PolicyMap], "Outcome | None"]
+__all__ = ["DataHandlingCheck", "Rule"]
 
 
 class DataHandlingCheck(BaseResourceCheck):
@@ -73,8 +81,7 @@ class DataHandlingCheck(BaseResourceCheck):
         run_record.handed_types.add(self.entity_type)
         loaded = policy_for_graph(self.graph)
         if isinstance(loaded, PolicyMapError):
-            self.details = [f"The policy map cannot be used: {loaded}",
-                            "Fix: correct the policy map; data-handling checks fail closed until it is valid."]
+            self.details = list(policy_map_error_details(loaded))
             return CheckResult.FAILED
         policy = loaded.policy
         if not policy.is_enabled(self.id):
@@ -97,25 +104,30 @@ class DataHandlingCheck(BaseResourceCheck):
                                 "Fix: report this with the configuration; data-handling checks fail closed."]
                 run_record.errors.append(f"{targets[0].root_dir} could not be evaluated: {unreadable}")
                 return CheckResult.FAILED
-            resource, outcome = _worst([(target, self.rule(target, infra, policy)) for target in targets])
+            resource, outcome = worst([(target, self.rule(target, infra, policy)) for target in targets])
         except Exception as error:  # fail closed: a rule that raises must not drop the finding
-            message = f"{self.id} raised while evaluating {address}: {type(error).__name__}: {error}"
+            message = internal_error_message(self.id, address, error)
             run_record.errors.append(message)
             self.logger.error(message)
             self.logger.debug("traceback of the error above", exc_info=True)  # LOG_LEVEL=DEBUG shows it
-            self.details = [f"Internal error: {message}",
-                            "The check fails closed; report this with the resource's configuration."]
+            self.details = list(internal_error_details(message))
             return CheckResult.FAILED
         return self._result(resource, outcome, policy)
 
     def _result(self, resource: Resource, outcome: Outcome | None, policy: PolicyMap) -> CheckResult:
-        if outcome is None:
+        """The rule's outcome judged by rules/evaluation.py (waivers, Found/Policy/Fix), in checkov's terms."""
+        evaluation = judge(self.id, resource, outcome, policy)
+        if evaluation is None:
             return CheckResult.UNKNOWN  # the rule does not apply to this resource: not reported
-        if outcome.passed:
-            if outcome.found:  # a pass with a caveat (say, rotation of an external key cannot be verified)
-                self.details = [f"Note: {outcome.found}"]
+        if evaluation.result == PASSED:
+            if evaluation.details:
+                self.details = list(evaluation.details)
             return CheckResult.PASSED
-        return self._failure(resource.address, outcome, policy)
+        if evaluation.result == FAILED:
+            self.details = list(evaluation.details)
+            return CheckResult.FAILED
+        self._waiver_comment = evaluation.skip_reason
+        return CheckResult.SKIPPED
 
     def _terraform_json_file(self) -> str | None:
         """Under checkov's terraform_json runner (a .tf.json file, no graph): the file's absolute path."""
@@ -142,23 +154,9 @@ class DataHandlingCheck(BaseResourceCheck):
             return CheckResult.FAILED
         if not instances:
             return CheckResult.UNKNOWN  # no instance exists (count = 0, a module not created)
-        resource, outcome = _worst([(target, self.rule(target, infra, policy)) for target in instances])
+        resource, outcome = worst([(target, self.rule(target, infra, policy)) for target in instances])
         run_record.json_addresses[(self.id, self.entity_path.rsplit(":", 2)[0], name)] = resource.address
         return self._result(resource, outcome, policy)
-
-    def _failure(self, address: str, outcome: Outcome, policy: PolicyMap) -> CheckResult:
-        details = [f"Found: {outcome.found}", f"Policy: {self.spec.clause.cite()}", f"Fix: {self.spec.fix}"]
-        waiver = match_waiver(policy, self.id, address, today_utc())
-        if waiver.active:
-            self._waiver_comment = (f"Waived by the policy map until {waiver.active.expires.isoformat()}: "
-                                    f"{waiver.active.reason}")
-            return CheckResult.SKIPPED
-        if waiver.expired:
-            details.append(f"Waiver for {waiver.expired.resource} expired on {waiver.expired.expires.isoformat()} "
-                           f"({waiver.expired.reason}); renew it in the policy map or fix the finding.")
-        self.details = details
-        return CheckResult.FAILED
-
 
 # Test-only: register every check for aws_* as before static applicability (tests/test_applicability.py compares).
 ENV_ALL_TYPES = "DATA_HANDLING_TEST_ALL_AWS_TYPES"
@@ -176,17 +174,6 @@ def declared_types(check_id: str) -> tuple[str, ...]:
 
 def _debugging() -> bool:
     return os.environ.get("LOG_LEVEL", "").upper() == "DEBUG" or bool(os.environ.get("DATA_HANDLING_DEBUG"))
-
-
-def _worst(results: list[tuple[Resource, Outcome | None]]) -> tuple[Resource, Outcome | None]:
-    """One result for a configuration that stands for several instances: a failure wins, then a pass."""
-    for resource, outcome in results:
-        if outcome is not None and not outcome.passed:
-            return resource, outcome
-    for resource, outcome in results:
-        if outcome is not None:
-            return resource, outcome
-    return results[0]
 
 
 def _standalone(conf: dict[str, Any], check: DataHandlingCheck) -> Resource:

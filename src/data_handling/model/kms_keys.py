@@ -134,6 +134,11 @@ def _literal(text: str, written: str, holder: Resource, infra: Infrastructure, d
                 return replace(found, path=f'{found.path} (found by its name "{resource_part}")')
         return KeyTarget("outside", written)
     key_id = resource_part.removeprefix("key/")
+    if arn is not None and resource_part.startswith("key/"):
+        # A key ARN the model records as a key's `arn` (a key read from the live APIs, or one a plan knows).
+        for key in infra.in_same_root(holder, *KEY_TYPES):
+            if as_text(key.get("arn")) == text:
+                return KeyTarget("key", key.address, "", key)
     if _KEY_ID.match(key_id) and (arn is None or resource_part.startswith("key/")):
         if key_id.lower().startswith("mrk-"):
             return KeyTarget("multi_region_id", written)

@@ -82,6 +82,8 @@ DEFAULT_APPROVED_FIELDS: tuple[str, ...] = (
 # One address segment: a name with glob characters, optionally an instance key ["a"], [0] or [*].
 _SEGMENT = r'[A-Za-z0-9_\-*?]+(\[("[^"\s]*"|\d+|\*)\])?'
 _ADDRESS_GLOB = re.compile(rf"^{_SEGMENT}(\.{_SEGMENT})*$")
+# A resource of the live audit is named by its ARN: waivers and classification rules may name ARNs too.
+_ARN_GLOB = re.compile(r"^arn:[a-z*?-]+:[a-z0-9*?-]+:[a-z0-9*?-]*:[0-9*?]*:[^\s]+$")
 _BUCKET_GLOB = re.compile(r"^[a-z0-9.\-*?]+$")
 _CHECK_ID = re.compile(r"^CKV_DH_\d{3}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -122,7 +124,9 @@ def _bounded(value: str) -> str:
 
 
 def _address_glob(value: str) -> str:
-    if not _ADDRESS_GLOB.fullmatch(_bounded(value)):
+    if _ARN_GLOB.fullmatch(_bounded(value)):
+        return value
+    if not _ADDRESS_GLOB.fullmatch(value):
         raise ValueError(
             f"{quoted(value)} is not a resource address glob (dot-separated names such as "
             '"module.payments.*" or "aws_s3_bucket.orders*", with * and ? as wildcards)'
@@ -362,7 +366,10 @@ def names_something(glob: str) -> bool:
 
     Segments are read as Terraform reads an address: `module` NAME, `data` TYPE NAME, or TYPE NAME; a
     segment in the place of a module or resource NAME must hold, before any instance key, at least one
-    character that is not a wildcard. "*", "*.*", "aws_s3_bucket.*" and "module.*.*" name nothing."""
+    character that is not a wildcard. "*", "*.*", "aws_s3_bucket.*" and "module.*.*" name nothing. An ARN glob
+    names something when its resource part does: "arn:aws:s3:::acme-*" does, "arn:aws:s3:::*" does not."""
+    if _ARN_GLOB.fullmatch(glob):
+        return bool(glob.split(":", 5)[5].split("/", 1)[-1].strip("*?"))
     segments = [segment.split("[", 1)[0] for segment in split_address(glob)]
     index = 0
     while index < len(segments):

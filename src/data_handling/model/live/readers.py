@@ -1,0 +1,356 @@
+"""One reader per AWS service: list what a region holds, then describe each item, as model records.
+
+A reader lists in one task per (account, region) and returns the items to describe; each item is described in
+a task of its own (the calls of one bucket, one key), so the pool overlaps the slow per-item calls. Links
+between records (a secret and its key, a replica and its source) are named by ARN and resolved once every
+region has been read (estate.py). A call that fails leaves the value unknown with the reason (never absent, which
+would read as "not configured"), and the gap is recorded by api.Caller.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_handling.model.blocks import UNKNOWN_BLOCKS
+from data_handling.model.live.api import Caller, CallFailed
+from data_handling.model.live.records import LiveResource, resource, unknown
+
+Links = list[tuple[str, str]]  # (attribute, what it names: an ARN, key ID, alias or identifier)
+
+
+@dataclass
+class Read:
+    """What one task read: records, their links, and the items left to describe."""
+
+    records: list[tuple[LiveResource, Links]] = field(default_factory=list)
+    # (describe function, item): run later, each in a task of its own
+    pending: list[tuple[Callable[[Caller, Any], Read], Any]] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # KMS alias name -> target key ID, per region
+
+    def add(self, other: Read) -> None:
+        self.records += other.records
+        self.pending += other.pending
+        self.aliases.update(other.aliases)
+
+
+def _tags(pairs: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    return {str(pair[key]): str(pair.get(value, "")) for pair in pairs or [] if key in pair}
+
+
+def _unknown_tags(failed: CallFailed) -> Any:
+    return unknown("tags", f"the audit could not read the tags: {failed.gap.describe()}")
+
+
+# --- S3 (bucket names are global: listed once per account, each bucket described at its region) -------------
+
+def s3_buckets(caller: Caller, regions: frozenset[str]) -> Read:
+    read = Read()
+    buckets = caller.pages("ListBuckets", "list_buckets", "Buckets", resource_types=("aws_s3_bucket",))
+    for bucket in buckets:
+        read.pending.append((lambda c, item: _s3_bucket(c, item, regions), bucket["Name"]))
+    return read
+
+
+def _s3_bucket(caller: Caller, name: str, regions: frozenset[str]) -> Read:
+    arn = f"arn:aws:s3:::{name}"
+    located = caller.call("GetBucketLocation", "get_bucket_location", resource=arn,
+                          resource_types=("aws_s3_bucket",), Bucket=name) or {}
+    # AWS answers null for us-east-1 and "EU" for buckets created long ago in eu-west-1
+    region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(located.get("LocationConstraint"),
+                                                                       located.get("LocationConstraint"))
+    if region not in regions:
+        return Read()  # audited where its region is audited
+    values: dict[str, Any] = {"bucket": name, "arn": arn}
+    try:
+        tagging = caller.call("GetBucketTagging", "get_bucket_tagging", resource=arn, absent=("NoSuchTagSet",),
+                              Bucket=name)
+        values["tags"] = _tags((tagging or {}).get("TagSet"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    try:
+        replication = caller.call("GetBucketReplication", "get_bucket_replication", resource=arn,
+                                  absent=("ReplicationConfigurationNotFoundError",), Bucket=name)
+        if replication is not None:
+            values["replication_configuration"] = [
+                _s3_replication(replication.get("ReplicationConfiguration") or {})]
+    except CallFailed as failed:
+        values[UNKNOWN_BLOCKS] = {"replication_configuration": f"the audit could not read the replication "
+                                                                   f"configuration: {failed.gap.describe()}"}
+    record = resource(arn=arn, resource_type="aws_s3_bucket", name=name, account=caller.account, region=region,
+                      evidence="s3:ListBuckets, region from s3:GetBucketLocation", values=values)
+    return Read(records=[(record, [])])
+
+
+def _s3_replication(configuration: dict[str, Any]) -> dict[str, Any]:
+    """GetBucketReplication in the shape of the legacy inline replication_configuration block."""
+    rules = []
+    for rule in configuration.get("Rules") or []:
+        destination = rule.get("Destination") or {}
+        rules.append({"id": rule.get("ID"), "status": rule.get("Status"), "priority": rule.get("Priority"),
+                      "destination": [{"bucket": destination.get("Bucket"),
+                                       "account_id": destination.get("Account"),
+                                       "storage_class": destination.get("StorageClass")}]})
+    return {"role": configuration.get("Role"), "rules": rules}
+
+
+# --- DynamoDB ----------------------------------------------------------------------------------------------
+
+def dynamodb_tables(caller: Caller) -> Read:
+    names = caller.pages("ListTables", "list_tables", "TableNames", resource_types=("aws_dynamodb_table",))
+    return Read(pending=[(_dynamodb_table, name) for name in names])
+
+
+def _dynamodb_table(caller: Caller, name: str) -> Read:
+    guess = f"arn:aws:dynamodb:{caller.region}:{caller.account}:table/{name}"
+    table = caller.call("DescribeTable", "describe_table", resource=guess, resource_types=("aws_dynamodb_table",),
+                        TableName=name)["Table"]  # type: ignore[index]
+    arn = table.get("TableArn") or guess
+    values: dict[str, Any] = {"name": name, "arn": arn}
+    try:
+        values["tags"] = _tags(caller.pages("ListTagsOfResource", "list_tags_of_resource", "Tags", resource=arn,
+                                            ResourceArn=arn))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    # global tables (version 2019.11.21): each replica region holds a copy
+    replicas = [{"region_name": replica["RegionName"]} for replica in table.get("Replicas") or []
+                if replica.get("RegionName") and replica["RegionName"] != caller.region]
+    if replicas:
+        values["replica"] = replicas
+    record = resource(arn=arn, resource_type="aws_dynamodb_table", name=name, account=caller.account,
+                      region=caller.region, evidence="dynamodb:ListTables", values=values)
+    return Read(records=[(record, [])])
+
+
+# --- EFS (file systems; their replication configurations are not read yet) ----------------------------------
+
+def efs_file_systems(caller: Caller) -> Read:
+    read = Read()
+    for system in caller.pages("DescribeFileSystems", "describe_file_systems", "FileSystems",
+                               resource_types=("aws_efs_file_system",)):
+        system_id = system["FileSystemId"]
+        arn = system.get("FileSystemArn") or \
+            f"arn:aws:elasticfilesystem:{caller.region}:{caller.account}:file-system/{system_id}"
+        values = {"file_system_id": system_id, "arn": arn, "tags": _tags(system.get("Tags")),
+                  "encrypted": system.get("Encrypted"), "kms_key_id": system.get("KmsKeyId"),
+                  "availability_zone_name": system.get("AvailabilityZoneName")}
+        read.records.append((resource(arn=arn, resource_type="aws_efs_file_system", name=system_id,
+                                      account=caller.account, region=caller.region,
+                                      evidence="elasticfilesystem:DescribeFileSystems", values=values), []))
+    return read
+
+
+# --- Secrets Manager (metadata only: never GetSecretValue) -------------------------------------------------
+
+def secrets(caller: Caller) -> Read:
+    listed = caller.pages("ListSecrets", "list_secrets", "SecretList",
+                          resource_types=("aws_secretsmanager_secret",))
+    return Read(pending=[(_secret, entry) for entry in listed])
+
+
+def _secret(caller: Caller, entry: dict[str, Any]) -> Read:
+    arn = entry["ARN"]
+    values: dict[str, Any] = {"name": entry.get("Name"), "arn": arn, "tags": _tags(entry.get("Tags"))}
+    links: Links = []
+    described = caller.call("DescribeSecret", "describe_secret", resource=arn, SecretId=arn) or {}
+    # No KmsKeyId: Secrets Manager encrypts with the AWS-managed key aws/secretsmanager, as when Terraform sets none.
+    key = described.get("KmsKeyId") or entry.get("KmsKeyId")
+    if key:
+        values["kms_key_id"] = key
+        links.append(("kms_key_id", key))
+    replicas = []
+    for number, replica in enumerate(described.get("ReplicationStatus") or []):
+        block: dict[str, Any] = {"region": replica.get("Region")}
+        if replica.get("KmsKeyId"):
+            block["kms_key_id"] = replica["KmsKeyId"]
+            links.append((f"replica.{number}.kms_key_id", f"{replica['Region']}|{replica['KmsKeyId']}"))
+        replicas.append(block)
+    if replicas:
+        values["replica"] = replicas
+    record = resource(arn=arn, resource_type="aws_secretsmanager_secret", name=str(entry.get("Name")),
+                      account=caller.account, region=caller.region, evidence="secretsmanager:ListSecrets",
+                      values=values)
+    return Read(records=[(record, links)])
+
+
+# --- SSM parameters (metadata only: never GetParameter) ------------------------------------------------------
+
+def ssm_parameters(caller: Caller) -> Read:
+    listed = caller.pages("DescribeParameters", "describe_parameters", "Parameters",
+                          resource_types=("aws_ssm_parameter",))
+    return Read(pending=[(_ssm_parameter, entry) for entry in listed])
+
+
+def _ssm_parameter(caller: Caller, entry: dict[str, Any]) -> Read:
+    name = str(entry["Name"])
+    arn = entry.get("ARN") or f"arn:aws:ssm:{caller.region}:{caller.account}:parameter/{name.lstrip('/')}"
+    values: dict[str, Any] = {"name": name, "arn": arn, "type": entry.get("Type"), "tier": entry.get("Tier")}
+    links: Links = []
+    if entry.get("KeyId"):  # SecureString only; alias/aws/ssm when no customer key was named
+        values["key_id"] = entry["KeyId"]
+        links.append(("key_id", entry["KeyId"]))
+    try:
+        # not paginated: a parameter has at most 50 tags
+        tags = caller.call("ListTagsForResource", "list_tags_for_resource", resource=arn,
+                           ResourceType="Parameter", ResourceId=name) or {}
+        values["tags"] = _tags(tags.get("TagList"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_ssm_parameter", name=name, account=caller.account,
+                      region=caller.region, evidence="ssm:DescribeParameters", values=values)
+    return Read(records=[(record, links)])
+
+
+# --- KMS (customer-managed keys; AWS-managed keys are reported as such by the vaults that use them) ---------
+
+# The key policy AWS attaches when a key is created without one: reading it as "no policy argument" keeps
+# CKV_DH_204 the same rule live as in Terraform (the default policy delegates everything to IAM).
+def _is_default_policy(text: str, account: str) -> bool:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    if not isinstance(statements, list) or len(statements) != 1 or not isinstance(statements[0], dict):
+        return False
+    statement = statements[0]
+    principal = statement.get("Principal")
+    principal = principal.get("AWS") if isinstance(principal, dict) else principal
+    return (statement.get("Effect") == "Allow" and statement.get("Action") in ("kms:*", ["kms:*"])
+            and statement.get("Resource") in ("*", ["*"])
+            and principal in (f"arn:aws:iam::{account}:root", [f"arn:aws:iam::{account}:root"], account)
+            and "Condition" not in statement)
+
+
+def kms_keys(caller: Caller) -> Read:
+    keys = caller.pages("ListKeys", "list_keys", "Keys", resource_types=("aws_kms_key", "aws_kms_replica_key"))
+    read = Read(pending=[(_kms_key, entry) for entry in keys])
+    aliases = caller.pages("ListAliases", "list_aliases", "Aliases", resource_types=("aws_kms_alias",))
+    for alias in aliases:
+        name, target = alias.get("AliasName"), alias.get("TargetKeyId")
+        if not name or not target:
+            continue
+        read.aliases[name] = target
+        if name.startswith("alias/aws/"):
+            continue  # AWS-managed aliases are not the account's configuration
+        arn = alias.get("AliasArn") or f"arn:aws:kms:{caller.region}:{caller.account}:{name}"
+        record = resource(arn=arn, resource_type="aws_kms_alias", name=name, account=caller.account,
+                          region=caller.region, evidence="kms:ListAliases",
+                          values={"name": name, "arn": arn, "target_key_id": target})
+        read.records.append((record, [("target_key_id", target)]))
+    return read
+
+
+def _kms_key(caller: Caller, entry: dict[str, Any]) -> Read:
+    key_id = entry["KeyId"]
+    arn = entry.get("KeyArn") or f"arn:aws:kms:{caller.region}:{caller.account}:key/{key_id}"
+    metadata = caller.call("DescribeKey", "describe_key", resource=arn,
+                           resource_types=("aws_kms_key",), KeyId=key_id)["KeyMetadata"]  # type: ignore[index]
+    if metadata.get("KeyManager") != "CUSTOMER":
+        return Read()
+    multi = metadata.get("MultiRegionConfiguration") or {}
+    replica = metadata.get("MultiRegion") and multi.get("MultiRegionKeyType") == "REPLICA"
+    external = metadata.get("Origin") == "EXTERNAL"
+    resource_type = ("aws_kms_replica_external_key" if external else "aws_kms_replica_key") if replica else \
+        ("aws_kms_external_key" if external else "aws_kms_key")
+    values: dict[str, Any] = {"key_id": key_id, "arn": arn, "description": metadata.get("Description"),
+                              "key_usage": metadata.get("KeyUsage"), "is_enabled": metadata.get("Enabled")}
+    links: Links = []
+    if replica:
+        primary = (multi.get("PrimaryKey") or {}).get("Arn")
+        values["primary_key_arn"] = primary
+        if primary:
+            links.append(("primary_key_arn", primary))
+    else:
+        values["multi_region"] = bool(metadata.get("MultiRegion"))
+    if resource_type == "aws_kms_key":
+        if metadata.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT":
+            values["enable_key_rotation"] = False  # KMS rotates only symmetric keys
+        else:
+            try:
+                status = caller.call("GetKeyRotationStatus", "get_key_rotation_status", resource=arn,
+                                     KeyId=key_id) or {}
+                values["enable_key_rotation"] = bool(status.get("KeyRotationEnabled"))
+            except CallFailed as failed:
+                values["enable_key_rotation"] = unknown("enable_key_rotation", f"the audit could not read it: "
+                                                        f"{failed.gap.describe()}")
+    try:
+        policy = (caller.call("GetKeyPolicy", "get_key_policy", resource=arn, KeyId=key_id,
+                              PolicyName="default") or {}).get("Policy")
+        if policy and not _is_default_policy(policy, caller.account):
+            values["policy"] = policy
+    except CallFailed as failed:
+        values["policy"] = unknown("policy", f"the audit could not read the key policy: {failed.gap.describe()}")
+    try:
+        values["tags"] = _tags(caller.pages("ListResourceTags", "list_resource_tags", "Tags", resource=arn,
+                                            KeyId=key_id), key="TagKey", value="TagValue")
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type=resource_type, name=key_id, account=caller.account,
+                      region=caller.region, evidence="kms:ListKeys", values=values)
+    return Read(records=[(record, links)])
+
+
+# --- RDS -----------------------------------------------------------------------------------------------------
+
+def rds(caller: Caller) -> Read:
+    read = Read()
+    for instance in caller.pages("DescribeDBInstances", "describe_db_instances", "DBInstances",
+                                 resource_types=("aws_db_instance",)):
+        arn = instance["DBInstanceArn"]
+        source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
+        values = {"identifier": instance.get("DBInstanceIdentifier"), "arn": arn, "engine": instance.get("Engine"),
+                  "tags": _tags(instance.get("TagList")), "replicate_source_db": source,
+                  "storage_encrypted": instance.get("StorageEncrypted"), "kms_key_id": instance.get("KmsKeyId"),
+                  "cluster_identifier": instance.get("DBClusterIdentifier")}
+        record = resource(arn=arn, resource_type="aws_db_instance", name=str(values["identifier"]),
+                          account=caller.account, region=caller.region, evidence="rds:DescribeDBInstances",
+                          values=values)
+        read.records.append((record, [("replicate_source_db", source)] if source else []))
+        # Automated backups replicated to another region: the copy lives where its ARN says.
+        for replication in instance.get("DBInstanceAutomatedBackupsReplications") or []:
+            backups = replication.get("DBInstanceAutomatedBackupsArn")
+            parts = backups.split(":") if backups else []
+            if len(parts) < 6 or not parts[3]:
+                continue
+            copy = resource(arn=backups, resource_type="aws_db_instance_automated_backups_replication",
+                            name=parts[-1], account=caller.account, region=parts[3],
+                            evidence="rds:DescribeDBInstances (DBInstanceAutomatedBackupsReplications)",
+                            values={"source_db_instance_arn": arn, "arn": backups})
+            read.records.append((copy, [("source_db_instance_arn", arn)]))
+    for cluster in caller.pages("DescribeDBClusters", "describe_db_clusters", "DBClusters",
+                                resource_types=("aws_rds_cluster",)):
+        arn = cluster["DBClusterArn"]
+        source = cluster.get("ReplicationSourceIdentifier")
+        values = {"cluster_identifier": cluster.get("DBClusterIdentifier"), "arn": arn,
+                  "engine": cluster.get("Engine"), "tags": _tags(cluster.get("TagList")),
+                  "replication_source_identifier": source, "storage_encrypted": cluster.get("StorageEncrypted"),
+                  "kms_key_id": cluster.get("KmsKeyId")}
+        resource_type = {"docdb": "aws_docdb_cluster", "neptune": "aws_neptune_cluster"}.get(
+            str(cluster.get("Engine")), "aws_rds_cluster")
+        record = resource(arn=arn, resource_type=resource_type, name=str(values["cluster_identifier"]),
+                          account=caller.account, region=caller.region, evidence="rds:DescribeDBClusters",
+                          values=values)
+        read.records.append((record, [("replication_source_identifier", source)] if source else []))
+    for group in caller.pages("DescribeGlobalClusters", "describe_global_clusters", "GlobalClusters",
+                              resource_types=("aws_rds_global_cluster",)):
+        arn = group.get("GlobalClusterArn")
+        if not arn:
+            continue
+        members = group.get("GlobalClusterMembers") or []
+        writer = next((m.get("DBClusterArn") for m in members if m.get("IsWriter")), None)
+        resource_type = {"docdb": "aws_docdb_global_cluster", "neptune": "aws_neptune_global_cluster"}.get(
+            str(group.get("Engine")), "aws_rds_global_cluster")
+        values = {"global_cluster_identifier": group.get("GlobalClusterIdentifier"), "arn": arn,
+                  "engine": group.get("Engine"), "source_db_cluster_identifier": writer}
+        links: Links = [("source_db_cluster_identifier", writer)] if writer else []
+        links += [("__member__", m["DBClusterArn"]) for m in members if m.get("DBClusterArn")]
+        # The writer's region stands for the group's (a global cluster ARN carries none).
+        region = (writer or "").split(":")[3] if writer and writer.count(":") >= 5 else caller.region
+        record = resource(arn=arn, resource_type=resource_type, name=str(values["global_cluster_identifier"]),
+                          account=caller.account, region=region or caller.region,
+                          evidence="rds:DescribeGlobalClusters", values=values)
+        read.records.append((record, links))
+    return read
