@@ -57,7 +57,11 @@ def hostile_root(tmp_path: Path) -> Path:
     (root / HOSTILE_FILE).write_text(
         'provider "aws" {\n  region = "eu-west-1"\n}\n\n'
         'resource "aws_s3_bucket" "hostile" {\n  bucket = "hostile"\n  tags = {\n'
-        f'    data_class = "confidential"\n    tenant     = <<EOT\n{HOSTILE_TAG}\nEOT\n  }}\n}}\n')
+        f'    data_class = "confidential"\n    tenant     = <<EOT\n{HOSTILE_TAG}\nEOT\n  }}\n}}\n'
+        # not public (CKV_DH_103): the tenant is the one finding
+        'resource "aws_s3_bucket_public_access_block" "hostile" {\n  bucket = aws_s3_bucket.hostile.id\n'
+        '  block_public_acls       = true\n  block_public_policy     = true\n  ignore_public_acls      = true\n'
+        '  restrict_public_buckets = true\n}\n')
     return root
 
 

@@ -168,6 +168,13 @@ def test_a_named_waiver_within_the_horizon_still_waives(tmp_path):
         resource "aws_s3_bucket" "legacy_exports" {
           bucket = "legacy-exports"
         }
+        resource "aws_s3_bucket_public_access_block" "legacy_exports" {  # not public (CKV_DH_103)
+          bucket                  = aws_s3_bucket.legacy_exports.id
+          block_public_acls       = true
+          block_public_policy     = true
+          ignore_public_acls      = true
+          restrict_public_buckets = true
+        }
         """})
     expires = (TODAY + dt.timedelta(days=364)).isoformat()
     done = scan(waiver_map("aws_s3_bucket.legacy_*", expires), tmp_path, target, HANG_TIMEOUT, "--output", "json")
@@ -218,6 +225,13 @@ def _tree_with_a_long_name(tmp_path: Path) -> Path:
         resource "aws_s3_bucket" "{name}" {{
           bucket = "orders"
           tags   = {{ data_fields = "{name}, order_id" }}
+        }}
+        resource "aws_s3_bucket_public_access_block" "{name}" {{  # not public (CKV_DH_103)
+          bucket                  = aws_s3_bucket.{name}.id
+          block_public_acls       = true
+          block_public_policy     = true
+          ignore_public_acls      = true
+          restrict_public_buckets = true
         }}
         """})
 

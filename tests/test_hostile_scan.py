@@ -147,9 +147,13 @@ def test_an_unexpected_exception_is_exit_two_not_findings(tmp_path):
 
 # --- item 2: Terraform JSON is scanned with the same model -------------------------------------------------
 
+_BLOCKED = {"block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True,
+            "restrict_public_buckets": True}  # a public access block (CKV_DH_103), so only the region can fail
 TF_JSON_VIOLATION = {
     "resource": {"aws_s3_bucket": {"orders": {"bucket": "acme-orders",
-                                              "tags": {"data_class": "confidential", "tenant": "acme"}}}},
+                                              "tags": {"data_class": "confidential", "tenant": "acme"}}},
+                 "aws_s3_bucket_public_access_block": {"orders": {"bucket": "${aws_s3_bucket.orders.id}",
+                                                                  **_BLOCKED}}},
 }
 
 
@@ -176,7 +180,9 @@ def test_tf_json_is_evaluated_with_the_hcl_beside_it_and_the_modules_it_is_calle
     })
     (root / "compliant.tf.json").write_text(json.dumps(TF_JSON_VIOLATION))  # eu-west-1 from providers.tf
     (root / "modules/store/main.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {
-        "tags": {"data_class": "confidential", "tenant": "${var.tenant}"}}}}, "provider": {}}))
+        "tags": {"data_class": "confidential", "tenant": "${var.tenant}"}}},
+        "aws_s3_bucket_public_access_block": {"b": {"bucket": "${aws_s3_bucket.b.id}", **_BLOCKED}}},
+        "provider": {}}))
     us = write_tree(tmp_path / "mixed_us", {"providers.tf": PROVIDER_US})
     (us / "compliant.tf.json").write_text(json.dumps(TF_JSON_VIOLATION))
     done = cli("scan", str(root), "--policy-map", str(POLICY_MAP), "--output", "json")
