@@ -442,11 +442,13 @@ def _match(trail: Resource, store: Resource, identity: _Identity, values: list[A
     targets = _block_targets(trail, path, attribute)
     shown: list[str] = []
     doubts: list[str] = []
+    # A plan shows a list holding a reference as that one reference: the expression's references are the list.
+    whole_list = trail.provider_key is not None and len(values) == 1 and _reference_like(as_text(values[0]) or "")
     for value in values:
         text = as_text(value)
         if text is None:
             continue
-        named = [target for target in targets if _names(value, target, trail)]
+        named = targets if whole_list else [target for target in targets if _names(value, target, trail)]
         if store in named:
             suffix = _after_reference(text)
             if operator in ("starts_with", "equals", "ends_with") and suffix in ("", "/") and \
@@ -457,7 +459,7 @@ def _match(trail: Resource, store: Resource, identity: _Identity, values: list[A
         if named:
             shown.append(f'"{text}" names {", ".join(t.address for t in named)}')
             continue
-        if isinstance(value, ReferenceText) or is_unrendered(text):
+        if isinstance(value, ReferenceText) or _reference_like(text):
             if not targets:
                 doubts.append(f'"{text}" could not be evaluated; reference the store or write its ARN')
             else:
@@ -542,6 +544,11 @@ def _names(value: Any, target: Resource, trail: Resource) -> bool:
     if head.startswith("module."):
         return inside == head or inside.startswith(f"{head}.") or inside.startswith(f"{head}[")
     return not inside and head == f"{target.type}.{target.name}"
+
+
+def _reference_like(text: str) -> bool:
+    """A value that is an expression left as text: an interpolation, or a reference such as aws_x.y.arn."""
+    return is_unrendered(text) or bool(re.match(r"^(data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+", text.strip()))
 
 
 def _after_reference(text: str) -> str:
