@@ -98,7 +98,8 @@ def test_databases_need_the_engine_audit_log():
                 "aws_neptune_cluster.graph", "aws_efs_file_system.shared"},
     )
     details = _details("databases")
-    assert "enabled_cloudwatch_logs_exports = ['error', 'slowquery'] has no \"audit\"" in details["aws_db_instance.billing"]
+    billing = details["aws_db_instance.billing"]
+    assert "enabled_cloudwatch_logs_exports = ['error', 'slowquery'] has no \"audit\"" in billing
     assert "MARIADB_AUDIT_PLUGIN" in details["aws_db_instance.billing"]  # what it looked for
     assert "option_group_name is not set: the default option group has no audit plugin" in \
         details["aws_db_instance.support"]
