@@ -89,8 +89,14 @@ def concerned_class(spec: CheckSpec) -> str | None:
     return next((name for name in reversed(CLASSES) if re.search(rf"\b{name}\b", text)), None)
 
 
+def concerned_classes(spec: CheckSpec) -> list[str]:
+    """Every data class a check's name or clause names ("Confidential or Restricted"), most sensitive first."""
+    text = f"{spec.name} {spec.clause.section}".lower()
+    return [name for name in reversed(CLASSES) if re.search(rf"\b{name}\b", text)]
+
+
 def _our_rule(spec: CheckSpec, severity: str) -> dict[str, Any]:
-    tags = ["security", "data-handling", *filter(None, [concerned_class(spec)]), spec.clause.section]
+    tags = ["security", "data-handling", *concerned_classes(spec), spec.clause.section]
     text, markdown = _help(spec)
     return {
         "id": spec.id,
