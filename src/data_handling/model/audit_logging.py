@@ -374,8 +374,9 @@ def _field_selectors(selector: dict[str, Any]) -> dict[str, dict[str, list[str]]
     for block in blocks(selector, "field_selector").found:
         name = as_text(block.get("field")) or ""
         for operator in ("equals", "not_equals", "starts_with", "not_starts_with", "ends_with", "not_ends_with"):
-            if operator in block:
-                fields.setdefault(name, {}).setdefault(operator, []).extend(string_list(block.get(operator)))
+            values = string_list(block.get(operator))
+            if values:  # a plan lists every operator, the unused ones empty
+                fields.setdefault(name, {}).setdefault(operator, []).extend(values)
     return fields
 
 
