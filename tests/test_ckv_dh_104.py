@@ -199,3 +199,30 @@ def test_real_plans_give_the_same_results_as_the_source(fixture: str, policy_map
     assert "Traceback" not in stderr
     assert from_plan
     assert outcomes(from_plan) == outcomes(list(from_source))
+
+
+def test_an_organisation_trail_declaration_covers_management_event_stores(model_of):
+    from data_handling.policy.loader import parse
+    from data_handling.rules import access_audited
+
+    infra = model_of({"main.tf": """
+        provider "aws" { region = "eu-west-1" }
+        resource "aws_secretsmanager_secret" "api" {
+          name = "api"
+          tags = { data_class = "restricted" }
+        }
+        resource "aws_s3_bucket" "exports" {
+          bucket = "exports"
+          tags   = { data_class = "confidential" }
+        }
+    """})
+    secret, bucket = (next(r for r in infra.resources if r.type == kind)
+                      for kind in ("aws_secretsmanager_secret", "aws_s3_bucket"))
+    plain = parse(POLICY_MAP.read_text(), str(POLICY_MAP))[0]
+    declared = parse(ORG_TRAIL_MAP.read_text(), str(ORG_TRAIL_MAP))[0]  # data_events: [dynamodb]
+    outcome = access_audited.evaluate(secret, infra, plain)
+    assert outcome is not None and not outcome.passed
+    assert "no aws_cloudtrail in this configuration" in outcome.found
+    assert "declare audit.organization_trail in the policy map if an organisation trail" in outcome.found
+    assert access_audited.evaluate(secret, infra, declared).passed  # the organisation trail records reads
+    assert not access_audited.evaluate(bucket, infra, declared).passed  # S3 data events are not declared

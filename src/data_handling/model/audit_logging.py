@@ -169,7 +169,9 @@ def access_logging(store: Resource, infra: Infrastructure) -> AuditLogging | Non
 def _server_access_logging(logging: AuditLogging, infra: Infrastructure) -> None:
     bucket = logging.store
     logging.looked_for.append("server access logging (aws_s3_bucket_logging or the bucket's logging block)")
-    for block in resource_blocks(bucket, "logging").found:
+    inline = resource_blocks(bucket, "logging")
+    logging.unresolved += [f"the logging block of {bucket.describe()}: {why}" for why in inline.unresolved]
+    for block in inline.found:
         logging.found.append(f"the logging block of {bucket.describe()} (target_bucket "
                              f"{_shown(block.get('target_bucket'))})")
     configured = [source for label, source in infra.referrers(bucket)
