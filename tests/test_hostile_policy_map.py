@@ -219,6 +219,10 @@ def _tree_with_a_long_name(tmp_path: Path) -> Path:
           bucket = "orders"
           tags   = {{ data_fields = "{name}, order_id" }}
         }}
+        resource "aws_s3_bucket_logging" "{name}" {{
+          bucket        = aws_s3_bucket.{name}.id
+          target_bucket = "acme-access-logs"
+        }}
         """})
 
 
