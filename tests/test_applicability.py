@@ -27,6 +27,7 @@ from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import parse
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules import (
+    access_audited,
     card_fields,
     key_policy,
     public_access,
@@ -49,7 +50,8 @@ RULES = {
     "CKV_DH_202": vault_kms.evaluate,
     "CKV_DH_203": card_fields.evaluate, "CKV_DH_204": key_policy.evaluate,
     "CKV_DH_301": telemetry_fields_listed.evaluate, "CKV_DH_302": telemetry_fields_approved.evaluate,
-    "CKV_DH_303": raw_logs_central.evaluate, "CKV_DH_106": no_model_training.evaluate,
+    "CKV_DH_303": raw_logs_central.evaluate, "CKV_DH_104": access_audited.evaluate,
+    "CKV_DH_106": no_model_training.evaluate,
 }
 SAMPLE_MAP = REPO / "policy_map.yaml"
 MAPS = [SAMPLE_MAP, FIXTURES / "policy_map.yaml", *sorted(FIXTURES.glob("ckv_dh_*/**/policy_map*.yaml")),

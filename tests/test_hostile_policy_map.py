@@ -233,6 +233,10 @@ def _tree_with_a_long_name(tmp_path: Path) -> Path:
           ignore_public_acls      = true
           restrict_public_buckets = true
         }}
+        resource "aws_s3_bucket_logging" "{name}" {{
+          bucket        = aws_s3_bucket.{name}.id
+          target_bucket = "acme-access-logs"
+        }}
         """})
 
 

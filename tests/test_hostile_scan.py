@@ -178,10 +178,13 @@ def test_tf_json_is_evaluated_with_the_hcl_beside_it_and_the_modules_it_is_calle
         "main.tf": 'module "store" {\n  source = "./modules/store"\n  tenant = "acme"\n}\n',
         "modules/store/variables.tf.json": json.dumps({"variable": {"tenant": {"type": "string"}}}),
     })
-    (root / "compliant.tf.json").write_text(json.dumps(TF_JSON_VIOLATION))  # eu-west-1 from providers.tf
+    # eu-west-1 from providers.tf; each bucket's access is logged (CKV_DH_104)
+    (root / "compliant.tf.json").write_text(json.dumps({"resource": {**TF_JSON_VIOLATION["resource"],
+        "aws_s3_bucket_logging": {"orders": {"bucket": "${aws_s3_bucket.orders.id}", "target_bucket": "logs"}}}}))
     (root / "modules/store/main.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {
         "tags": {"data_class": "confidential", "tenant": "${var.tenant}"}}},
-        "aws_s3_bucket_public_access_block": {"b": {"bucket": "${aws_s3_bucket.b.id}", **_BLOCKED}}},
+        "aws_s3_bucket_public_access_block": {"b": {"bucket": "${aws_s3_bucket.b.id}", **_BLOCKED}},
+        "aws_s3_bucket_logging": {"b": {"bucket": "${aws_s3_bucket.b.id}", "target_bucket": "logs"}}},
         "provider": {}}))
     us = write_tree(tmp_path / "mixed_us", {"providers.tf": PROVIDER_US})
     (us / "compliant.tf.json").write_text(json.dumps(TF_JSON_VIOLATION))

@@ -198,6 +198,8 @@ def test_security_severity_and_classes():
     assert sarif.concerned_class(CATALOGUE["CKV_DH_100"]) is None
     assert sarif.concerned_classes(CATALOGUE["CKV_DH_106"]) == ["restricted", "confidential"]
     assert sarif.concerned_classes(CATALOGUE["CKV_DH_101"]) == ["confidential"]
+    assert sarif.concerned_classes(CATALOGUE["CKV_DH_104"]) == ["restricted", "confidential"]
+    assert sarif.concerned_classes(CATALOGUE["CKV_DH_100"]) == []
 
 
 def test_policy_map_severity_overrides_reach_the_rules(tmp_path):

@@ -41,6 +41,7 @@ module "globex_eu_copy" {
 # --- partner feeds: the tenant tag has a typo ---------------------------------------------------------------
 
 # VIOLATION CKV_DH_101 aws_s3_bucket.globex_partner_feeds: breaks "A tenant's Confidential data does not leave its home region." The bucket is confidential (partner_feeds_data_class from globex.auto.tfvars) and its own tag tenant = "globx" (a typo of globex) overrides the provider's default tenant; "globx" is not a tenant in policy_map.yaml, so no home region can be established for it and an unknown tenant must fail rather than pass.
+# VIOLATION CKV_DH_104 aws_s3_bucket.globex_partner_feeds: breaks Confidential access "Role-gated, audited". Partners drop customer order files here (confidential), but nobody can tell who read them: the bucket has no server access logging, and the globex-data-access trail (audit.tf) records S3 object events only for the tenant data buckets and the trail bucket it lists.
 resource "aws_s3_bucket" "globex_partner_feeds" {
   bucket = "${var.name_prefix}-partner-feeds"
 

@@ -79,6 +79,11 @@ TWO_PERSON_RULE = Clause(
     quote="Two-person rule, logged",
     anchor="classification",
 )
+ACCESS_AUDITED = Clause(
+    section="Classification (Confidential: access)",
+    quote="Role-gated, audited",
+    anchor="classification",
+)
 TELEMETRY_LISTED = Clause(
     section="What stays in the tenant's region",
     quote="Telemetry that flows centrally is de-identified at source and listed explicitly",
@@ -134,6 +139,16 @@ CATALOGUE: dict[str, CheckSpec] = {
             "grant, no Allow to Principal \"*\" without a condition on aws:SourceVpce, aws:PrincipalOrgID, "
             "aws:SourceAccount (or another caller key) with concrete values, an S3 public access block with all "
             "four settings on, publicly_accessible = false, no snapshot or image shared with \"all\".",
+        ),
+        CheckSpec(
+            id="CKV_DH_104",
+            name="Data access to a Confidential or Restricted store is logged",
+            severity="MEDIUM",
+            clause=ACCESS_AUDITED,
+            fix="Log data access by the store's mechanism: S3 server access logging (aws_s3_bucket_logging) or "
+            "CloudTrail data events selecting the bucket or table, the database's audit log export and audit "
+            "parameter, a trail recording management events; or declare audit.organization_trail in the policy "
+            "map when an organisation trail outside this repository logs them.",
         ),
         CheckSpec(
             id="CKV_DH_106",

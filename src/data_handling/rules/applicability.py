@@ -38,7 +38,8 @@ def applicable_types(check_id: str, policy: PolicyMap | None) -> tuple[str, ...]
     for every check when `policy` is None (the map could not be loaded: every resource must fail closed)."""
     if policy is None:
         return ANY_AWS
-    if check_id in ("CKV_DH_100", "CKV_DH_101", "CKV_DH_201"):  # `resource.type not in store_types` -> None
+    # `resource.type not in store_types` -> None
+    if check_id in ("CKV_DH_100", "CKV_DH_101", "CKV_DH_104", "CKV_DH_201"):
         types: tuple[str, ...] = tuple(policy.classification.store_types)
     elif check_id == "CKV_DH_202":  # `resource.type not in vaults.resource_types` -> None
         types = tuple(policy.vaults.resource_types)
