@@ -4,8 +4,12 @@
 - heredoc or literal JSON: a dict too when checkov could parse it, else a JSON string;
 - `data "aws_iam_policy_document"`: `policy = data.aws_iam_policy_document.x.json` arrives as a reference edge
   labelled with the attribute, to the data source, whose `statement` blocks (static or `dynamic`) hold
-  `effect`, `actions` / `not_actions` and `principals` / `not_principals { type identifiers }`;
-  `source_policy_documents` and `override_policy_documents` add the statements of other documents.
+  `effect`, `actions` / `not_actions`, `resources` / `not_resources`, `principals` / `not_principals { type
+  identifiers }` and `condition { test variable values }`; `source_policy_documents` and
+  `override_policy_documents` add the statements of other documents.
+
+Each statement keeps its conditions (operator, key, values) and resources, so a rule can tell a wildcard
+principal narrowed to one VPC endpoint or organisation from one open to everyone (`restricting_conditions`).
 
 Statements keep where they came from, so a finding can name the statement a reviewer has to change.
 """
@@ -20,12 +24,13 @@ from typing import Any
 
 from data_handling.model.blocks import blocks, string_list
 from data_handling.model.records import Resource
-from data_handling.model.values import as_text, is_unrendered, unwrap
+from data_handling.model.values import Unevaluated, as_text, is_unrendered, unwrap
 
 POLICY_DOCUMENT_TYPE = "aws_iam_policy_document"
 _ROOT_ARN = re.compile(r"^arn:[^:]+:iam::[^:]+:root$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ACCOUNT_REFERENCE = re.compile(r"account_id\W*$")  # data.aws_caller_identity.current.account_id, var.account_id
+_UNKNOWN_IN_PLAN = "unknown until apply"  # what a plan source leaves for a value known only after apply
 _OPEN_VALUE = re.compile(r"(^|\$\{)(var|local)\.")  # a variable or local checkov could not render: could be "*"
 
 
@@ -51,6 +56,68 @@ class Principal:
         return self.identifier if self.kind in ("AWS", "*") else f"{self.kind} {self.identifier}"
 
 
+# Condition keys that pin the caller (its network, account, organisation, identity or the calling resource) to
+# concrete values: a wildcard principal narrowed by one of them with concrete values is not "everyone".
+RESTRICTING_KEYS = frozenset(key.lower() for key in (
+    "aws:SourceVpc", "aws:SourceVpce", "aws:SourceVpcArn", "aws:SourceIp", "aws:VpcSourceIp",
+    "aws:SourceAccount", "aws:SourceArn", "aws:SourceOwner", "aws:SourceOrgID", "aws:SourceOrgPaths",
+    "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalAccount", "aws:PrincipalArn", "aws:userid",
+    "kms:CallerAccount", "s3:DataAccessPointAccount", "s3:DataAccessPointArn",
+))
+# Operators that allow only the listed values (optionally ForAnyValue:). Negated operators allow everything but
+# them; ...IfExists and ForAllValues: hold when the key is absent from the request, so neither restricts.
+_POSITIVE_OPERATORS = frozenset(op.lower() for op in (
+    "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "IpAddress",
+))
+_OPEN_NETWORKS = frozenset({"0.0.0.0/0", "::/0"})
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of a statement: `"StringEquals": {"aws:SourceVpce": ["vpce-1"]}` or a `condition` block."""
+
+    operator: str  # as written: StringEquals, ForAnyValue:StringLike, ArnLikeIfExists, Bool, ...
+    key: str  # aws:SourceVpce (as written; AWS compares keys case-insensitively)
+    values: tuple[str, ...]  # as text; an unevaluated value keeps its expression (model.values.Unevaluated)
+
+    @property
+    def unknown_values(self) -> list[str]:
+        """Values that could not be evaluated (a variable without a value): they could be "*"."""
+        return [value for value in self.values
+                if isinstance(value, Unevaluated) or _OPEN_VALUE.search(value) or _UNKNOWN_IN_PLAN in value]
+
+    @property
+    def open_values(self) -> list[str]:
+        """Known values that let anyone through: "*", 0.0.0.0/0, a Like pattern with a wildcard account."""
+        like = "like" in self.operator.lower()
+        return [value for value in self.values if value not in self.unknown_values and _is_open(value, like)]
+
+    @property
+    def restricts(self) -> bool:
+        """Whether the condition narrows a request to concrete callers: a restricting key, a positive operator,
+        and every value concrete (a list matches any of its values, so one open value opens it)."""
+        operator = self.operator.strip().lower().removeprefix("foranyvalue:")
+        return (self.key.strip().lower() in RESTRICTING_KEYS and operator in _POSITIVE_OPERATORS
+                and bool(self.values) and not self.unknown_values and not self.open_values)
+
+    def __str__(self) -> str:
+        shown = self.values[0] if len(self.values) == 1 else list(self.values)
+        return f'{self.operator} {self.key} = {json.dumps(shown)}'
+
+
+def _is_open(value: str, like: bool) -> bool:
+    text = value.strip()
+    if not text.strip("*?") or text in _OPEN_NETWORKS:
+        return True
+    if not like or not any(char in text for char in "*?"):
+        return False
+    parts = text.split(":")
+    if text.startswith("arn:") and len(parts) >= 6:  # arn:partition:service:region:account:resource
+        account = parts[4]
+        return any(char in account for char in "*?") or not parts[5].strip("*?/")
+    return True  # vpce-*, o-*, 10.*: a pattern over identifiers anyone can hold
+
+
 @dataclass(frozen=True)
 class Statement:
     where: str  # 'statement "KeyAdmins" of data.aws_iam_policy_document.key (main.tf:12)'
@@ -59,6 +126,12 @@ class Statement:
     principals: tuple[Principal, ...]
     not_actions: bool = False  # the actions are NotAction: everything but them is granted
     not_principals: bool = False  # the principals are NotPrincipal: everyone but them
+    conditions: tuple[Condition, ...] = ()  # all must hold (AND); the values of one key are alternatives (OR)
+    resources: tuple[str, ...] = ()  # Resource / resources as written ("" when the statement names none)
+    not_resources: bool = False  # the resources are NotResource: everything but them
+    # Why some conditions are unknown (a dynamic condition block whose for_each is known only after apply, a
+    # Condition that is not a map): a rule that relies on conditions must not pass on them.
+    condition_problems: tuple[str, ...] = ()
 
     @property
     def allows(self) -> bool:
@@ -79,6 +152,17 @@ class Statement:
     def wildcard_principal(self) -> bool:
         """Anyone: Principal "*" / {"AWS": "*"}, or an Allow with NotPrincipal (everyone but the listed)."""
         return self.not_principals or any(principal.is_wildcard for principal in self.principals)
+
+
+def restricting_conditions(statement: Statement) -> tuple[list[Condition], list[str]]:
+    """The conditions that narrow a statement to concrete callers, and what keeps the others unknown (a
+    restricting key whose values could not be evaluated; conditions that could not be read). One restricting
+    condition is enough: the conditions of a statement must all hold."""
+    restricting = [condition for condition in statement.conditions if condition.restricts]
+    unknown = [f"{statement.where}: condition {condition} could not be evaluated"
+               for condition in statement.conditions
+               if condition.key.strip().lower() in RESTRICTING_KEYS and condition.unknown_values]
+    return restricting, unknown + list(statement.condition_problems)
 
 
 @dataclass
@@ -119,9 +203,14 @@ def from_json(document: Any, source: str) -> PolicyDocument:
         not_principals = "Principal" not in statement and "NotPrincipal" in statement
         actions = statement.get("NotAction" if not_actions else "Action")
         principals = _json_principals(statement.get("NotPrincipal" if not_principals else "Principal"))
+        not_resources = "Resource" not in statement and "NotResource" in statement
+        resources = statement.get("NotResource" if not_resources else "Resource")
+        conditions, condition_problems = _json_conditions(statement.get("Condition"), where)
         parsed.statements.append(Statement(
             where=where, effect=str(statement.get("Effect", "")), actions=tuple(str(a) for a in _present(actions)),
             principals=principals, not_actions=not_actions, not_principals=not_principals,
+            conditions=conditions, resources=tuple(_text(r) for r in _present(resources)),
+            not_resources=not_resources, condition_problems=condition_problems,
         ))
         _check_open_values(parsed, parsed.statements[-1])
     return parsed
@@ -134,6 +223,24 @@ def _json_principals(value: Any) -> tuple[Principal, ...]:
         return tuple(Principal(str(kind), str(identifier))
                      for kind, identifiers in value.items() for identifier in _present(identifiers))
     return tuple(Principal("*", str(identifier)) for identifier in _present(value))
+
+
+def _json_conditions(value: Any, where: str) -> tuple[tuple[Condition, ...], tuple[str, ...]]:
+    """`{"StringEquals": {"aws:SourceVpce": "vpce-1"}}` as conditions; anything else set is a problem."""
+    value = unwrap(value)
+    if value is None or value == {}:
+        return (), ()
+    if not isinstance(value, dict):
+        return (), (f"{where} has a Condition {_short(value)}, which could not be read",)
+    conditions, problems = [], []
+    for operator, entries in value.items():
+        entries = unwrap(entries)
+        if not isinstance(entries, dict):
+            problems.append(f"{where} has a Condition {operator} {_short(entries)}, which could not be read")
+            continue
+        for key, values in entries.items():
+            conditions.append(Condition(str(operator), str(key), tuple(_text(v) for v in _present(values))))
+    return tuple(conditions), tuple(problems)
 
 
 # --- data "aws_iam_policy_document" --------------------------------------------------------------------------
@@ -154,10 +261,19 @@ def from_policy_document(data_source: Resource, seen: frozenset[int] = frozenset
         actions, not_actions = _present(statement.get("actions")), False
         if not actions and _present(statement.get("not_actions")):
             actions, not_actions = _present(statement.get("not_actions")), True
+        resources, not_resources = _present(statement.get("resources")), False
+        if not resources and _present(statement.get("not_resources")):
+            resources, not_resources = _present(statement.get("not_resources")), True
+        condition_blocks, condition_problems = blocks(statement, "condition")
+        conditions = tuple(Condition(as_text(block.get("test")) or "", as_text(block.get("variable")) or "",
+                                     tuple(_text(v) for v in _present(block.get("values"))))
+                           for block in condition_blocks)
         parsed.statements.append(Statement(
             where=where, effect=as_text(statement.get("effect")) or "Allow",  # the data source's default
             actions=tuple(str(a) for a in actions), principals=principals,
-            not_actions=not_actions, not_principals=not_principals,
+            not_actions=not_actions, not_principals=not_principals, conditions=conditions,
+            resources=tuple(_text(r) for r in resources), not_resources=not_resources,
+            condition_problems=tuple(f"{where}: {problem}" for problem in condition_problems),
         ))
         _check_open_values(parsed, parsed.statements[-1])
         for kind in ("principals", "not_principals"):
@@ -235,6 +351,15 @@ def _check_open_values(parsed: PolicyDocument, statement: Statement) -> None:
     for value in [principal.identifier for principal in statement.principals] + list(statement.actions):
         if _OPEN_VALUE.search(value.strip()) and not Principal("AWS", value).is_account_root:
             parsed.problems.append(f'{statement.where} holds "{value}", which could not be evaluated')
+
+
+def _text(value: Any) -> str:
+    """A policy value as text, keeping an Unevaluated or ReferenceText string as it is (it says why)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else json.dumps(value, default=str)
 
 
 def _short(value: Any, limit: int = 80) -> str:
