@@ -74,6 +74,11 @@ TWO_PERSON_RULE = Clause(
     quote="Two-person rule, logged",
     anchor="classification",
 )
+NO_THIRD_PARTIES = Clause(
+    section="What we never do",
+    quote="Sell, lease, share, or otherwise transmit customer data to third parties for marketing.",
+    anchor="what-we-never-do",
+)
 TELEMETRY_LISTED = Clause(
     section="What stays in the tenant's region",
     quote="Telemetry that flows centrally is de-identified at source and listed explicitly",
@@ -113,6 +118,16 @@ CATALOGUE: dict[str, CheckSpec] = {
             clause=NO_CROSS_REGION_REPLICA,
             fix="Replicate or copy Confidential data only within the source's region (same-region replication, "
             "a destination created through the home-region provider); keep disaster-recovery copies in-region.",
+        ),
+        CheckSpec(
+            id="CKV_DH_105",
+            name="Confidential data is not granted, shared or copied to an account outside the organisation",
+            severity="CRITICAL",
+            clause=NO_THIRD_PARTIES,
+            fix="Grant, share, replicate or copy Confidential data only to accounts of the organisation "
+            "(organization.account_ids, or a policy condition aws:PrincipalOrgID = organization.id); if the account "
+            "is the organisation's, add it to organization.account_ids in the policy map; where the recipient "
+            "cannot be read, write its account ID or ARN so it can be verified.",
         ),
         CheckSpec(
             id="CKV_DH_201",

@@ -16,6 +16,7 @@ from data_handling.model.kms_keys import KEY_TYPES
 from data_handling.model.telemetry_sinks import _SINKS as TELEMETRY_SINK_TYPES
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules.copy_mechanisms import BY_TYPE as COPY_MECHANISM_TYPES
+from data_handling.rules.sharing_mechanisms import BY_TYPE as SHARING_MECHANISM_TYPES
 
 ANY_AWS = ("aws_*",)
 # The checks have always been registered for aws_* alone: a type outside it (a custom store type of another
@@ -44,6 +45,8 @@ def applicable_types(check_id: str, policy: PolicyMap | None) -> tuple[str, ...]
         types = KEY_TYPES
     elif check_id == "CKV_DH_102":  # copies_made_by: None for a type no copy mechanism covers
         types = tuple(COPY_MECHANISM_TYPES)
+    elif check_id == "CKV_DH_105":  # shares_made_by: None for a type no sharing mechanism covers
+        types = tuple(SHARING_MECHANISM_TYPES)
     elif check_id in ("CKV_DH_301", "CKV_DH_302"):  # sink_of: None for a type with no sink reader
         types = tuple(TELEMETRY_SINK_TYPES)
     elif check_id == "CKV_DH_303":  # raw_flow_of: None for a type it does not dispatch on
