@@ -29,6 +29,7 @@ ROOTS = {
     "evaluator_workspace_coalesce": REPO / "tests/fixtures/evaluator/workspace_coalesce",
     "evaluator_tf_json_provider": REPO / "tests/fixtures/evaluator/tf_json_provider",
     "evaluator_variables": REPO / "tests/fixtures/evaluator/variables",
+    "ckv_dh_105_plan_parity": REPO / "tests/fixtures/ckv_dh_105/plan_parity",
 }
 _SKIPS = ("  skip_credentials_validation = true\n  skip_requesting_account_id  = true\n"
           "  skip_metadata_api_check     = true\n")

@@ -133,9 +133,29 @@ def model_for_conf(graph: Any, conf: dict[str, Any]) -> Infrastructure:
     """The model a resource configuration belongs to: its plan's in a plan scan, else the graph's."""
     plan_file = conf.get("__file__")
     plan_file = plan_file[0] if isinstance(plan_file, list) and plan_file else plan_file
+    if plan_file is None and "__change_actions__" in conf:
+        # checkov marks a planned resource with its file through its planned values: one whose values are all
+        # known only after apply (an aws_s3_bucket_policy with a computed policy) has none. Its graph has the file.
+        plan_file = _plan_file_of(graph)
     if isinstance(plan_file, str) and plan_file.endswith(".json"):
         return plan_model(plan_file)
     return model_for(graph)
+
+
+_graph_plan_files: dict[int, tuple[Any, str | None]] = {}
+
+
+def _plan_file_of(graph: Any) -> str | None:
+    """The plan file a plan scan's graph was built from (its vertices' file_path_), looked up once per graph."""
+    cached = _graph_plan_files.get(id(graph))
+    if cached is None or cached[0] is not graph:
+        from data_handling.model.graph_source import vertices
+
+        found = next((str(v.get("file_path_")) for _, v in vertices(graph) if isinstance(v, dict)
+                      and str(v.get("file_path_", "")).endswith(".json")), None) if graph is not None else None
+        _graph_plan_files.clear()
+        cached = _graph_plan_files[id(graph)] = (graph, found)
+    return cached[1]
 
 
 def plan_model(path: str) -> Infrastructure:

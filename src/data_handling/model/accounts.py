@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from data_handling.model.arn import parse_arn
+from data_handling.model.iam_policy import Statement
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.records import ProviderBlock, Resource
 from data_handling.model.telemetry import central_bucket_pattern, named_resource
@@ -50,6 +51,7 @@ class Party:
     not_an_account: str | None = None  # an AWS service principal or AWS-owned identity: no customer account
     anyone: bool = False  # every account (Principal "*" with no condition that narrows it)
     organisation: str | None = None  # another AWS organisation (an o- ID that is not organization.id)
+    outside_aws: str | None = None  # a recipient outside AWS accounts altogether (an HTTP endpoint), described
 
     @property
     def external(self) -> bool:
@@ -66,6 +68,8 @@ class Party:
             return f"{self.shown}: any AWS account, those outside the organisation included"
         if self.organisation:
             return f"{self.shown}: organisation {self.organisation}, not organization.id"
+        if self.outside_aws:
+            return f"{self.shown}: {self.outside_aws}"
         account = f"account {self.account}" if self.account else "a party"
         return f"{self.shown}: {account}, outside the organisation"
 
@@ -173,7 +177,7 @@ def recipient_text(value: Any, near: Resource, home: Placement, infra: Infrastru
     if is_unrendered(text) or text.startswith("module.") or _REFERENCE.match(text):
         reason = getattr(value, "reason", "") or getattr(unwrap(value), "reason", "")
         because = f" ({reason})" if reason else ""
-        return Party(shown, unresolved=f"{what} of {near.address} could not be evaluated{because}; {FIX}")
+        return Party(shown, unresolved=f"{text!r} in {near.address} could not be evaluated{because}; {FIX}")
     if text == "*":
         return Party(shown, anyone=True)
     if ACCOUNT_ID.match(text):
@@ -241,3 +245,100 @@ def referenced_by_text(text: str, near: Resource, infra: Infrastructure) -> Reso
         return None  # a data source reads something outside this configuration
     found = infra.declared(near.root_dir, near.module, kind, name)
     return found[0] if len(found) == 1 else None
+
+
+# --- resource-policy statements ------------------------------------------------------------------------------
+
+_ORG_ID_KEYS = frozenset({"aws:principalorgid", "aws:resourceorgid", "aws:sourceorgid"})
+_ORG_PATH_KEYS = frozenset({"aws:principalorgpaths", "aws:resourceorgpaths", "aws:sourceorgpaths"})
+_ACCOUNT_KEYS = frozenset({"aws:principalaccount", "aws:sourceaccount", "aws:resourceaccount", "aws:sourceowner",
+                           "kms:calleraccount", "s3:dataaccesspointaccount"})
+_ARN_KEYS = frozenset({"aws:principalarn", "aws:sourcearn", "s3:dataaccesspointarn"})
+_NETWORK_KEYS = frozenset({"aws:sourcevpc", "aws:sourcevpce", "aws:sourcevpcarn", "aws:sourceip", "aws:vpcsourceip"})
+_POSITIVE = frozenset({"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"})
+
+
+def statement_recipients(statement: Statement, near: Resource, home: Placement, infra: Infrastructure,
+                         policy: PolicyMap) -> list[Party]:
+    """Who an Allow statement of a resource policy grants access to: each principal, narrowed by conditions that
+    name an organisation or account (aws:PrincipalOrgID = organization.id puts any principal inside)."""
+    if not statement.allows:
+        return []
+    narrowed = _narrowed(statement, near, home, infra, policy)
+    if statement.wildcard_principal:
+        shown = "NotPrincipal (everyone but the listed)" if statement.not_principals else 'Principal "*"'
+        if narrowed is None:
+            return [Party(shown, anyone=True)]
+        return [Party(f"{shown} with {narrowed.shown}", narrowed.account, narrowed.inside, narrowed.unresolved,
+                      narrowed.not_an_account, narrowed.anyone, narrowed.organisation)]
+    parties = []
+    for principal in statement.principals:
+        what = "principal"
+        if principal.kind == "Service":
+            party = Party(f'{what} "{principal.identifier}"', not_an_account="an AWS service principal")
+        elif principal.kind == "CanonicalUser":
+            party = Party(f'{what} CanonicalUser "{principal.identifier}"', unresolved=(
+                "a canonical user ID does not say which account it is; grant to the account ID or an IAM ARN"))
+            if "s3_canonical_user_id" in principal.identifier:  # a CloudFront origin access identity
+                party = Party(party.shown, not_an_account="a CloudFront origin access identity")
+        else:
+            party = recipient_text(principal.identifier, near, home, infra, policy, what)
+        if narrowed is not None and narrowed.inside and not party.inside and not party.not_an_account:
+            party = Party(f"{party.shown} with {narrowed.shown}", party.account, inside=narrowed.inside)
+        parties.append(party)
+    return parties
+
+
+def _narrowed(statement: Statement, near: Resource, home: Placement, infra: Infrastructure,
+              policy: PolicyMap) -> Party | None:
+    """Who the conditions of a statement narrow its callers to: inside when one condition admits only the
+    organisation (conditions AND), else the first outside or unreadable party they name; None when no condition
+    names an organisation, account or network."""
+    found: list[Party] = []
+    for condition in statement.conditions:
+        key = condition.key.strip().lower()
+        operator = condition.operator.strip().lower().removeprefix("foranyvalue:")
+        if operator not in _POSITIVE or key not in _ORG_ID_KEYS | _ORG_PATH_KEYS | _ACCOUNT_KEYS | _ARN_KEYS \
+                | _NETWORK_KEYS:
+            continue
+        shown = f"condition {condition}"
+        if condition.unknown_values:
+            found.append(Party(shown, unresolved=f"{shown} of {statement.where} could not be evaluated; {FIX}"))
+            continue
+        if condition.open_values and not (key in _ORG_PATH_KEYS and all(  # o-abc/r-x/* is within o-abc
+                inside_organisation(value.strip().split("/", 1)[0], policy) and "/" in value
+                and "*" not in value.split("/", 1)[0] for value in condition.values)):
+            found.append(Party(shown, anyone=True))
+            continue
+        if key in _NETWORK_KEYS:  # requests must come from a network: a network grant, not an account's
+            found.append(Party(shown, inside="it admits requests from a network only (CKV_DH_103 judges networks)"))
+            continue
+        parties = [_condition_value(key, value, shown, near, home, infra, policy) for value in condition.values]
+        outside = [p for p in parties if not p.inside]
+        found.append(outside[0] if outside else Party(shown, inside="; ".join(p.inside or "" for p in parties)))
+    found += [Party(f"conditions of {statement.where}", unresolved=f"{problem}; {FIX}")
+              for problem in statement.condition_problems]
+    inside = [party for party in found if party.inside]
+    if inside:
+        return inside[0]
+    return found[0] if found else None
+
+
+def _condition_value(key: str, value: str, shown: str, near: Resource, home: Placement, infra: Infrastructure,
+                     policy: PolicyMap) -> Party:
+    text = value.strip()
+    if key in _ORG_ID_KEYS:
+        inside = inside_organisation(text, policy)
+        if inside:
+            return Party(shown, inside=inside)
+        if not policy.organization.id:
+            return Party(shown, unresolved=f'it names organisation "{text}" and the policy map sets no '
+                                           "organization.id; set it to your organisation's ID")
+        return Party(shown, organisation=text)
+    if key in _ORG_PATH_KEYS:
+        org_id = text.split("/", 1)[0]
+        inside = inside_organisation(org_id, policy)
+        return Party(shown, inside=f"the path starts with {inside}") if inside else Party(shown, organisation=org_id)
+    party = recipient_text(value, near, home, infra, policy, shown)
+    return Party(shown, party.account, party.inside, party.unresolved, party.not_an_account, party.anyone,
+                 party.organisation)

@@ -20,9 +20,12 @@ from data_handling.model.accounts import (
     placement,
     recipient_resource,
     recipient_text,
+    statement_recipients,
 )
 from data_handling.model.infrastructure import Infrastructure
+from data_handling.model.kms_keys import KEY_TYPES
 from data_handling.model.records import Resource
+from data_handling.model.resource_policies import POLICY_HOLDER_TYPES, attached_policy
 from data_handling.model.telemetry import resources_named
 from data_handling.model.values import Unknown, as_text, is_unrendered, unwrap
 from data_handling.policy.schema import PolicyMap
@@ -112,6 +115,12 @@ def _all_or_text(item: Any, near: Resource, home: Placement, infra: Infrastructu
     return recipient_text(item, near, home, infra, policy, what, kind)
 
 
+def _shown(data: tuple[Resource, ...], policy: PolicyMap, otherwise: str) -> Shared:
+    """What a finding names as shared: the stores (and keys) among the resources, not the configurations between."""
+    named = [d for d in data if d.type in policy.classification.store_types or d.type in KEY_TYPES] or list(data)
+    return Shared(", ".join(dict.fromkeys(d.describe() for d in named)) or otherwise)
+
+
 def _data(resource: Resource, infra: Infrastructure, path: str, types: tuple[str, ...], name_attribute: str = "",
           ) -> tuple[Resource, ...]:
     """The stores an attribute refers to (an edge), else those its text names (an identifier of this configuration)."""
@@ -146,7 +155,7 @@ def _shared_accounts(source_attribute: str, source_types: tuple[str, ...], name_
         found = []
         for attribute in accounts_attributes:
             for party in recipients(resource, infra, policy, home, attribute, resource.get(attribute), attribute):
-                found.append(Share(f"{how} ({attribute} of {resource.describe()})", source, party, data))
+                found.append(Share(f"{attribute} of {resource.describe()} ({how})", source, party, data))
         return found
     return shares
 
@@ -158,7 +167,7 @@ def _volume_permission(resource: Resource, infra: Infrastructure, policy: Policy
                                            ("source_snapshot_id", ("aws_ebs_snapshot",))))
     data = _and_sources(data, infra, (("volume_id", ("aws_ebs_volume",)),))
     source = Shared(", ".join(d.describe() for d in data) or f"snapshot_id of {resource.describe()}")
-    return [Share(f"EBS snapshot create-volume permission ({resource.describe()})", source, party, data)
+    return [Share(f"the EBS create-volume permission {resource.describe()}", source, party, data)
             for party in recipients(resource, infra, policy, home, "account_id", resource.get("account_id"),
                                     "account_id")]
 
@@ -176,7 +185,7 @@ def _launch_permission(resource: Resource, infra: Infrastructure, policy: Policy
     found = []
     for attribute in ("account_id", "group", "organization_arn", "organizational_unit_arn"):
         if resource.get(attribute) is not None:
-            found += [Share(f"AMI launch permission ({attribute} of {resource.describe()})", source, party, data)
+            found += [Share(f"the AMI launch permission {resource.describe()} ({attribute})", source, party, data)
                       for party in recipients(resource, infra, policy, home, attribute, resource.get(attribute),
                                               attribute)]
     return found
@@ -184,7 +193,7 @@ def _launch_permission(resource: Resource, infra: Infrastructure, policy: Policy
 
 def _redshift_data_share(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
     source = Shared(f"the datashare {as_text(resource.get('data_share_arn')) or '(data_share_arn)'}")
-    return [Share(f"Redshift datashare authorization ({resource.describe()})", source, party)
+    return [Share(f"the Redshift datashare authorization {resource.describe()}", source, party)
             for party in recipients(resource, infra, policy, home, "consumer_identifier",
                                     resource.get("consumer_identifier"), "consumer_identifier")]
 
@@ -201,7 +210,7 @@ def _dlm_share_rules(resource: Resource, infra: Infrastructure, policy: PolicyMa
                 for party in recipients(resource, infra, policy, home, "policy_details.schedule.share_rule",
                                         rule.get("target_accounts"), "share_rule.target_accounts"):
                     data, declared = _dlm_targets(resource, infra, policy, copies)
-                    found.append(Share(f"DLM share_rule ({resource.describe()})",
+                    found.append(Share(f"the share_rule of {resource.describe()}",
                                        Shared(f"the snapshots {resource.describe()} creates"), party, data, declared))
     return found
 
@@ -249,7 +258,7 @@ def _ram_principal(resource: Resource, infra: Infrastructure, policy: PolicyMap,
         unseen = (f"the resources of the share {as_text(resource.get('resource_share_arn'))!r}, which is not in this "
                   "configuration",)
     source = Shared(", ".join(d.describe() for d in data) or f"the resources of {resource.describe()}'s share")
-    return [Share(f"RAM principal association ({resource.describe()})", source, party, data, (), unseen,
+    return [Share(f"the RAM principal association {resource.describe()}", source, party, data, (), unseen,
                   sources_listed=bool(shares))
             for party in recipients(resource, infra, policy, home, "principal", resource.get("principal"),
                                     "principal")]
@@ -260,9 +269,10 @@ def _ram_share(resource: Resource, infra: Infrastructure, policy: PolicyMap, hom
         return []
     data, unseen = _shared_resources(resource, infra)
     source = Shared(", ".join(d.describe() for d in data) or f"the resources of {resource.describe()}")
-    party = Party("allow_external_principals = true", anyone=True)
-    return [Share(f"RAM resource share ({resource.describe()}) open to principals outside the organisation", source,
-                  party, data, (), unseen, sources_listed=True)]
+    party = Party("allow_external_principals = true", outside_aws=(
+        "principals outside the organisation may be associated with the share"))
+    return [Share(f"the RAM resource share {resource.describe()}", source, party, data, (), unseen,
+                  sources_listed=True)]
 
 
 # --- copies into another account (S3 replication, AWS Backup) ---------------------------------------------------
@@ -285,7 +295,7 @@ def _copies(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: 
                 "the destination could not be read"
             parties = [Party(copy.destination.what, unresolved=reason)]
         source = Shared(copy.source.what)
-        found += [Share(f"{copy.how} ({resource.describe()})", source, party, copy.data, copy.declared, copy.unseen,
+        found += [Share(f"{copy.how} of {resource.describe()}", source, party, copy.data, copy.declared, copy.unseen,
                         copy.one_dataset, copy.sources_listed) for party in parties]
     return found
 
@@ -315,7 +325,7 @@ def _firehose(resource: Resource, infra: Infrastructure, policy: PolicyMap, home
                                 ("aws_kinesis_stream",)),
             *_targets(resource, infra, "msk_source_configuration.msk_cluster_arn", ("aws_msk_cluster",)))
     source = Shared(" and ".join(dict.fromkeys(d.describe() for d in data)))
-    how = f"Firehose delivery ({resource.describe()})"
+    how = f"the Firehose delivery stream {resource.describe()}"
     found = []
     for path, value in _leaves(resource.config):
         key = path.rsplit(".", 1)[-1]
@@ -326,7 +336,8 @@ def _firehose(resource: Resource, infra: Infrastructure, policy: PolicyMap, home
                 found.append(Share(how, source, party, data))
         elif _FIREHOSE_OUTSIDE.get(block) == key and value not in (None, [], ""):
             text = as_text(value) or repr(unwrap(value))
-            found.append(Share(how, source, Party(f'{path} "{text}"', account=None), data))  # outside AWS accounts
+            found.append(Share(how, source, Party(f'{path} "{text}"', outside_aws=(
+                "an endpoint outside the organisation's AWS accounts: whoever runs it receives the data")), data))
     return found
 
 
@@ -337,7 +348,7 @@ def _subscription_filter(resource: Resource, infra: Infrastructure, policy: Poli
     if not groups and name and not is_unrendered(name):
         groups = resources_named("aws_cloudwatch_log_group", name, resource, infra)
     source = Shared(", ".join(g.describe() for g in groups) or f'log group "{name}"')
-    return [Share(f"CloudWatch Logs subscription filter ({resource.describe()})", source, party, tuple(groups))
+    return [Share(f"the subscription filter {resource.describe()}", source, party, tuple(groups))
             for party in recipients(resource, infra, policy, home, "destination_arn", resource.get("destination_arn"),
                                     "destination_arn")]
 
@@ -347,21 +358,18 @@ def _event_target(resource: Resource, infra: Infrastructure, policy: PolicyMap, 
     buses = _targets(resource, infra, "event_bus_name", ("aws_cloudwatch_event_bus",))
     data = tuple(dict.fromkeys([*rules, *buses]))
     source = Shared(", ".join(d.describe() for d in data) or f"the events of {resource.describe()}")
-    return [Share(f"EventBridge target ({resource.describe()})", source, party, data, sources_listed=True)
+    return [Share(f"the EventBridge target {resource.describe()}", source, party, data, sources_listed=True)
             for party in recipients(resource, infra, policy, home, "arn", resource.get("arn"), "arn")]
 
 
 # --- grants ---------------------------------------------------------------------------------------------------
 
-_KEY_TYPES = ("aws_kms_key", "aws_kms_external_key", "aws_kms_replica_key", "aws_kms_replica_external_key")
-
-
 def _kms_grant(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
-    keys = _targets(resource, infra, "key_id", _KEY_TYPES)
+    keys = _targets(resource, infra, "key_id", KEY_TYPES)
     data = tuple(dict.fromkeys([*keys, *(r for key in keys for r in _protected_by(key, infra))]))
     operations = ", ".join(str(o) for o in _items(resource.get("operations"))) or "no operation"
-    source = Shared(", ".join(d.describe() for d in data) or f"key_id of {resource.describe()}")
-    return [Share(f"KMS grant of {operations} ({resource.describe()})", source, party, data)
+    source = _shown(data, policy, f"key_id of {resource.describe()}")
+    return [Share(f"the KMS grant {resource.describe()} ({operations})", source, party, data)
             for party in recipients(resource, infra, policy, home, "grantee_principal",
                                     resource.get("grantee_principal"), "grantee_principal")]
 
@@ -386,9 +394,41 @@ def _lake_formation(resource: Resource, infra: Infrastructure, policy: PolicyMap
         return []  # hands the decision back to IAM in the catalog's own account
     permissions = ", ".join(str(p) for p in _items(resource.get("permissions")))
     source = Shared(", ".join(d.describe() for d in data) or f"the catalog resources of {resource.describe()}")
-    return [Share(f"Lake Formation permissions {permissions} ({resource.describe()})", source, party, tuple(data))
+    return [Share(f"the Lake Formation permissions {resource.describe()} ({permissions})", source, party, tuple(data))
             for party in recipients(resource, infra, policy, home, "principal", resource.get("principal"),
                                     "principal")]
+
+
+# --- resource policies (bucket, key, topic, queue, secret, table, Glue catalog policies) ------------------------
+
+def _resource_policy(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
+    attached = attached_policy(resource, infra)
+    if attached is None or _computed_in_plan(resource, attached.attribute):
+        return []
+    stores = attached.stores
+    # A key's data is what it encrypts: the stores that use it.
+    data = tuple(dict.fromkeys([*stores, *(r for s in stores if s.type in KEY_TYPES for r in _protected_by(s, infra))]))
+    source = _shown(data, policy, f"the store {attached.attribute} of {resource.describe()} applies to "
+                                  f"({attached.unresolved})")
+    document = attached.document
+    found = [Share(f"resource policy {document.source}", source, Party(document.source, unresolved=(
+        f"{problem}; write the policy with jsonencode, a JSON heredoc or an aws_iam_policy_document whose values are "
+        "known, or scan the plan")), data, sources_listed=bool(stores)) for problem in document.problems]
+    for statement in document.statements:
+        actions = ", ".join(statement.actions) or "no action"
+        granted = f"NotAction [{actions}]" if statement.not_actions else actions
+        for party in statement_recipients(statement, resource, home, infra, policy):
+            found.append(Share(f"{statement.where} (Allow {granted})", source, party, data,
+                               sources_listed=bool(stores)))
+    return found
+
+
+def _computed_in_plan(resource: Resource, attribute: str) -> bool:
+    """A plan shows a store's `policy` the configuration does not set as unknown until apply (the provider computes
+    it from the attached policy resources, which are judged themselves): not a policy of its own."""
+    value = resource.get(attribute) if resource.provider_key is not None else None
+    return isinstance(value, str) and value.strip() == "${unknown until apply}" and not any(
+        label == attribute or label.startswith(f"{attribute}.") for label, _ in resource.references)
 
 
 # --- the table -----------------------------------------------------------------------------------------------
@@ -417,6 +457,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("EventBridge target", ("aws_cloudwatch_event_target",), _event_target),
     Mechanism("KMS grant", ("aws_kms_grant",), _kms_grant),
     Mechanism("Lake Formation permissions", ("aws_lakeformation_permissions",), _lake_formation),
+    Mechanism("resource policy", POLICY_HOLDER_TYPES, _resource_policy),
 )
 
 BY_TYPE: dict[str, list[Mechanism]] = {}
