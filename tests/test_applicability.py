@@ -29,6 +29,7 @@ from data_handling.policy.schema import PolicyMap
 from data_handling.rules import (
     card_fields,
     key_policy,
+    no_third_party_sharing,
     raw_logs_central,
     replication,
     store_classified,
@@ -43,7 +44,7 @@ from data_handling.rules.applicability import RAW_LOG_TYPES, applicable_types, a
 ALL_AWS = "DATA_HANDLING_TEST_ALL_AWS_TYPES"
 RULES = {
     "CKV_DH_100": store_classified.evaluate, "CKV_DH_101": tenant_home_region.evaluate,
-    "CKV_DH_102": replication.evaluate, "CKV_DH_201": vault_only.evaluate, "CKV_DH_202": vault_kms.evaluate,
+    "CKV_DH_102": replication.evaluate, "CKV_DH_105": no_third_party_sharing.evaluate, "CKV_DH_201": vault_only.evaluate, "CKV_DH_202": vault_kms.evaluate,
     "CKV_DH_203": card_fields.evaluate, "CKV_DH_204": key_policy.evaluate,
     "CKV_DH_301": telemetry_fields_listed.evaluate, "CKV_DH_302": telemetry_fields_approved.evaluate,
     "CKV_DH_303": raw_logs_central.evaluate,
@@ -190,6 +191,7 @@ TARGETS = [
     (FIXTURES / "ckv_dh_102", FIXTURES / "ckv_dh_102" / "policy_map.yaml"),
     (FIXTURES / "ckv_dh_102" / "unreadable_class",
      FIXTURES / "ckv_dh_102" / "unreadable_class" / "policy_map_default_confidential.yaml"),
+    (FIXTURES / "ckv_dh_105", FIXTURES / "ckv_dh_105" / "policy_map.yaml"),
     (FIXTURES / "ckv_dh_20x", FIXTURES / "ckv_dh_20x" / "policy_map.yaml"),
     (FIXTURES / "ckv_dh_30x", FIXTURES / "ckv_dh_30x" / "policy_map.yaml"),
     (FIXTURES / "evaluator", FIXTURES / "evaluator" / "policy_map.yaml"),

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from data_handling.model.addresses import strip_instance_key
 from data_handling.model.arn import parse_arn
 from data_handling.model.iam_policy import Statement
 from data_handling.model.infrastructure import Infrastructure
@@ -244,6 +245,9 @@ def referenced_by_text(text: str, near: Resource, infra: Infrastructure) -> Reso
     if mode:
         return None  # a data source reads something outside this configuration
     found = infra.declared(near.root_dir, near.module, kind, name)
+    if not found:  # passed in through a module input: checkov and the evaluator keep the name it has where written
+        found = [r for r in infra.in_same_root(near, kind) if strip_instance_key(r.name) == name]
+        found = found if len({r.module for r in found}) == 1 else []  # two modules' aws_iam_role.this: ambiguous
     return found[0] if len(found) == 1 else None
 
 

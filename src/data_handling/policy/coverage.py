@@ -49,7 +49,6 @@ STATUS_MEANING = {
 PLANNED_CHECKS: dict[str, str] = {
     "CKV_DH_103": "Confidential access is role-gated",
     "CKV_DH_104": "Confidential access is audited",
-    "CKV_DH_105": "No sharing outside the organisation",
     "CKV_DH_106": "No model training on identifiable customer data",
 }
 REASON_LIMIT = 160  # "one line"
@@ -187,9 +186,9 @@ COVERAGE: tuple[Entry, ...] = (
           reason="a demonstration of the page renderer, not policy"),
 
     Entry(_NEVER, "Sell, lease, share, or otherwise transmit customer data to third parties for marketing.",
-          PLANNED, planned=("CKV_DH_105",),
-          reason="CKV_DH_105 will refuse grants, shares and copies to accounts outside the organisation; sale or "
-          "lease deals are contracts"),
+          PARTLY, ("CKV_DH_105",),
+          reason="grants, shares and copies of Confidential data to accounts outside the organisation fail; "
+          "sale or lease deals, and exports by code, are contracts and reviews"),
     Entry(_NEVER, "Train models on identifiable customer data.", PLANNED, planned=("CKV_DH_106",),
           reason="CKV_DH_106 will refuse training and fine-tuning jobs that read Confidential or Restricted stores"),
     Entry(_NEVER, "(Aggregate, anonymised telemetry is fair game for internal product analytics.)",
