@@ -44,10 +44,11 @@ from data_handling.rules.applicability import RAW_LOG_TYPES, applicable_types, a
 ALL_AWS = "DATA_HANDLING_TEST_ALL_AWS_TYPES"
 RULES = {
     "CKV_DH_100": store_classified.evaluate, "CKV_DH_101": tenant_home_region.evaluate,
-    "CKV_DH_102": replication.evaluate, "CKV_DH_105": no_third_party_sharing.evaluate, "CKV_DH_201": vault_only.evaluate, "CKV_DH_202": vault_kms.evaluate,
+    "CKV_DH_102": replication.evaluate, "CKV_DH_201": vault_only.evaluate, "CKV_DH_202": vault_kms.evaluate,
     "CKV_DH_203": card_fields.evaluate, "CKV_DH_204": key_policy.evaluate,
     "CKV_DH_301": telemetry_fields_listed.evaluate, "CKV_DH_302": telemetry_fields_approved.evaluate,
     "CKV_DH_303": raw_logs_central.evaluate,
+    "CKV_DH_105": no_third_party_sharing.evaluate,
 }
 SAMPLE_MAP = REPO / "policy_map.yaml"
 MAPS = [SAMPLE_MAP, FIXTURES / "policy_map.yaml", *sorted(FIXTURES.glob("ckv_dh_*/**/policy_map*.yaml")),

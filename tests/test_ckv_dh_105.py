@@ -52,8 +52,11 @@ POLICIES = _expect(
         "aws_s3_bucket_policy.statements",
         "aws_kms_key.orders",
         "module.ledger_share.aws_s3_bucket_policy.this[0]",
+        "module.payroll_key.aws_kms_key.this",
     ],
     passed=[
+        "aws_s3_bucket_policy.payroll",
+        "module.reports_key.aws_kms_key.this",
         "aws_s3_bucket_policy.invoices",
         "aws_s3_bucket_policy.reports",
         "aws_s3_bucket_policy.brochures",
@@ -65,6 +68,7 @@ POLICIES = _expect(
 SHARES = _expect(
     failed=[
         "aws_db_snapshot.customers_for_partner",
+        "aws_db_cluster_snapshot.legacy_for_partner",
         "aws_snapshot_create_volume_permission.uploads_partner",
         "aws_s3_bucket_replication_configuration.orders_to_partner",
         "aws_s3_bucket_replication_configuration.claims_to_insurer",
@@ -111,6 +115,10 @@ def test_resource_policies_grant_only_inside_the_organisation(policies):
     ledger = details["module.ledger_share.aws_s3_bucket_policy.this[0]"]
     assert "arn:aws:iam::888888888888:role/partner-reader" in ledger
     assert 'classification rule "module.ledger_share.*"' in ledger
+    # A role passed into a key module is in the account of the provider it is deployed through.
+    payroll_key = details["module.payroll_key.aws_kms_key.this"]
+    assert "aws_iam_role.vendor_support (organisation.tf:" in payroll_key and "account 666666666666" in payroll_key
+    assert "aws_iam_role.payroll_app" not in payroll_key and "aws_s3_bucket.payroll" in payroll_key
 
 
 def test_snapshots_ram_copies_streams_and_grants(shares):
@@ -119,6 +127,8 @@ def test_snapshots_ram_copies_streams_and_grants(shares):
     snapshot = details["aws_db_snapshot.customers_for_partner"]
     assert "shared_accounts of aws_db_snapshot.customers_for_partner (snapshots.tf:" in snapshot
     assert "aws_db_instance.customers (snapshots.tf:1)" in snapshot and "account 999999999999" in snapshot
+    legacy = details["aws_db_cluster_snapshot.legacy_for_partner"]
+    assert "makes a share that cannot be verified" in legacy and "classification.default" in legacy
     volume = details["aws_snapshot_create_volume_permission.uploads_partner"]
     assert "aws_ebs_volume.uploads (snapshots.tf:" in volume  # the snapshot's volume decides its class
     # The destination bucket is deployed through the partner's provider: its assume_role account.
@@ -191,9 +201,9 @@ def test_recipients_written_as_values(tmp_path: Path):
     assert party("arn:aws:s3:::b", "bucket").inside  # the configuration's own bucket, same provider
     assert party("not-an-account").unresolved
     # Without organization.id an organisation ARN cannot be judged.
-    unknown_org = recipient_text("arn:aws:organizations::1:organization/o-abc123def4", bucket, home, infra,
+    unknown_org = recipient_text("arn:aws:organizations::111111111111:organization/o-abc123def4", bucket, home, infra,
                                  _policy(account_ids=["222222222222"]), "principal")
-    assert unknown_org.unresolved or unknown_org.external
+    assert unknown_org.unresolved and "sets no organization.id" in unknown_org.unresolved
 
 
 def test_placement_of_providers(tmp_path: Path):

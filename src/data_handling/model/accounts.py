@@ -33,6 +33,8 @@ _ORGANIZATION_ARN = re.compile(r"^arn:aws[a-z-]*:organizations::(\d{12}):(organi
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$")
 _SERVICE_IDENTITY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(cloudfront|aws):")  # CloudFront OAI, AWS-owned roles
 _CALLER_ACCOUNT = re.compile(r"aws_caller_identity\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.account_id")
+# The scanned account's own organisation, its OUs and the accounts it creates, read by data sources or managed here.
+_OWN_ORGANISATION = re.compile(r"\baws_organizations_(organization|organizational_units?|account)\.[A-Za-z0-9_-]+")
 _REFERENCE = re.compile(r"^(?:\$\{)?(?:(data)\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.[A-Za-z0-9_]+\}?$")
 # Provider arguments that choose other credentials than the environment's: the account is then not the scanned one.
 _CREDENTIAL_ARGUMENTS = ("profile", "access_key", "shared_credentials_files", "shared_config_files",
@@ -172,6 +174,8 @@ def recipient_text(value: Any, near: Resource, home: Placement, infra: Infrastru
     shown = f'{what} "{text}"'
     if _CALLER_ACCOUNT.search(text):  # the account the configuration is applied with, alone or in an ARN
         return Party(shown, inside="its account is data.aws_caller_identity's: the scanned account")
+    if _OWN_ORGANISATION.search(text):
+        return Party(shown, inside="it names the scanned account's own organisation (aws_organizations_*)")
     target = referenced_by_text(text, near, infra)
     if target is not None:
         return _party_of_placement(f"{shown} ({target.describe()})", placement(target, infra), home, policy)
@@ -331,6 +335,8 @@ def _narrowed(statement: Statement, near: Resource, home: Placement, infra: Infr
 def _condition_value(key: str, value: str, shown: str, near: Resource, home: Placement, infra: Infrastructure,
                      policy: PolicyMap) -> Party:
     text = value.strip()
+    if _OWN_ORGANISATION.search(text):
+        return Party(shown, inside="it names the scanned account's own organisation (aws_organizations_*)")
     if key in _ORG_ID_KEYS:
         inside = inside_organisation(text, policy)
         if inside:
