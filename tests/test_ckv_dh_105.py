@@ -79,6 +79,9 @@ SHARES = _expect(
         "aws_kms_grant.claims_partner",
         "aws_ram_resource_share.ledger",
         "aws_ram_principal_association.ledger_partner",
+        "aws_lakeformation_permissions.customers_partner",
+        "aws_dlm_lifecycle_policy.ledger",
+        "aws_redshift_data_share_authorization.partner",
     ],
     passed=[
         "aws_db_snapshot.customers_dr",
@@ -86,6 +89,8 @@ SHARES = _expect(
         "aws_s3_bucket_replication_configuration.orders_dr",
         "aws_cloudwatch_log_subscription_filter.checkout_central",
         "aws_ram_principal_association.ledger_org",
+        "aws_lakeformation_permissions.customers_org",
+        "aws_sns_topic.orders",
     ],
 )
 
@@ -149,6 +154,10 @@ def test_snapshots_ram_copies_streams_and_grants(shares):
     assert "aws_s3_bucket_server_side_encryption_configuration" not in grant
     assert "principals outside the organisation may be associated" in details["aws_ram_resource_share.ledger"]
     assert "aws_rds_cluster.ledger" in details["aws_ram_principal_association.ledger_partner"]
+    assert "aws_glue_catalog_database.customers" in details["aws_lakeformation_permissions.customers_partner"]
+    assert 'target_tags of aws_dlm_lifecycle_policy.ledger' in details["aws_dlm_lifecycle_policy.ledger"]
+    datashare = details["aws_redshift_data_share_authorization.partner"]
+    assert "consumer_identifier" in datashare and "cannot be determined" in datashare
 
 
 # --- unit tests of the account model -----------------------------------------------------------------------

@@ -29,7 +29,15 @@ from data_handling.model.resource_policies import POLICY_HOLDER_TYPES, attached_
 from data_handling.model.telemetry import resources_named
 from data_handling.model.values import Unknown, as_text, is_unrendered, unwrap
 from data_handling.policy.schema import PolicyMap
-from data_handling.rules.copy_mechanisms import Copy, _protected_by, _targets, blocks, copies_made_by, sub_blocks
+from data_handling.rules.copy_mechanisms import (
+    _declared_by_tag,
+    _protected_by,
+    _tag_matches,
+    _targets,
+    blocks,
+    copies_made_by,
+    sub_blocks,
+)
 
 
 @dataclass(frozen=True)
@@ -199,9 +207,7 @@ def _redshift_data_share(resource: Resource, infra: Infrastructure, policy: Poli
 
 
 def _dlm_share_rules(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
-    """DLM share_rule: the snapshots a lifecycle policy creates are shared with target_accounts. Which snapshots is
-    the copy rules' concern (CKV_DH_102 reads the same target_tags): their data is read from the same table."""
-    copies = [c for c in copies_made_by(resource, infra, policy) or [] if c.how.startswith("DLM")]
+    """DLM share_rule: the snapshots a lifecycle policy creates are shared with target_accounts."""
     details, _ = blocks(resource, "policy_details")
     found = []
     for detail in details:
@@ -209,16 +215,16 @@ def _dlm_share_rules(resource: Resource, infra: Infrastructure, policy: PolicyMa
             for rule in sub_blocks(schedule, "share_rule"):
                 for party in recipients(resource, infra, policy, home, "policy_details.schedule.share_rule",
                                         rule.get("target_accounts"), "share_rule.target_accounts"):
-                    data, declared = _dlm_targets(resource, infra, policy, copies)
+                    data, declared = _dlm_targets(resource, infra, policy)
                     found.append(Share(f"the share_rule of {resource.describe()}",
                                        Shared(f"the snapshots {resource.describe()} creates"), party, data, declared))
     return found
 
 
-def _dlm_targets(resource: Resource, infra: Infrastructure, policy: PolicyMap, copies: list[Copy],
+def _dlm_targets(resource: Resource, infra: Infrastructure, policy: PolicyMap,
                  ) -> tuple[tuple[Resource, ...], tuple[tuple[str, str], ...]]:
-    from data_handling.rules.copy_mechanisms import _declared_by_tag, _tag_matches
-
+    """The volumes and instances a lifecycle policy's target_tags select, and the classes those tags name (read as
+    CKV_DH_102 reads them for DLM copies)."""
     data: list[Resource] = []
     declared: list[tuple[str, str]] = []
     pool = infra.in_same_root(resource, "aws_ebs_volume", "aws_instance")
