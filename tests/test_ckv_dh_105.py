@@ -53,9 +53,11 @@ POLICIES = _expect(
         "aws_kms_key.orders",
         "module.ledger_share.aws_s3_bucket_policy.this[0]",
         "module.payroll_key.aws_kms_key.this",
+        "aws_sns_topic_policy.refunds",
     ],
     passed=[
         "aws_s3_bucket_policy.payroll",
+        "aws_s3_bucket_policy.checkout_logs",
         "module.reports_key.aws_kms_key.this",
         "aws_s3_bucket_policy.invoices",
         "aws_s3_bucket_policy.reports",
@@ -124,6 +126,8 @@ def test_resource_policies_grant_only_inside_the_organisation(policies):
     payroll_key = details["module.payroll_key.aws_kms_key.this"]
     assert "aws_iam_role.vendor_support (organisation.tf:" in payroll_key and "account 666666666666" in payroll_key
     assert "aws_iam_role.payroll_app" not in payroll_key and "aws_s3_bucket.payroll" in payroll_key
+    # A role looked up by a data source is in the account of the data source's provider.
+    assert "data.aws_iam_role.vendor_support (lookups.tf:" in details["aws_sns_topic_policy.refunds"]
 
 
 def test_snapshots_ram_copies_streams_and_grants(shares):

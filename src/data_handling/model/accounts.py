@@ -35,6 +35,13 @@ _SERVICE_IDENTITY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(cloudfront|aws):")  #
 _CALLER_ACCOUNT = re.compile(r"aws_caller_identity\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.account_id")
 # The scanned account's own organisation, its OUs and the accounts it creates, read by data sources or managed here.
 _OWN_ORGANISATION = re.compile(r"\baws_organizations_(organization|organizational_units?|account)\.[A-Za-z0-9_-]+")
+# Data sources that look a resource up by name in their provider's account: the resource is in that account.
+_LOOKED_UP = frozenset({"aws_iam_role", "aws_iam_user", "aws_iam_group", "aws_s3_bucket", "aws_kms_key",
+                        "aws_kms_alias", "aws_sns_topic", "aws_sqs_queue", "aws_backup_vault", "aws_kinesis_stream",
+                        "aws_kinesis_firehose_delivery_stream", "aws_cloudwatch_log_group", "aws_lambda_function",
+                        "aws_cloudwatch_event_bus"})
+# Accounts AWS owns for a service (ELB access logs, CloudTrail, Redshift audit logs, billing reports).
+_SERVICE_ACCOUNT = re.compile(r"\bdata\.aws_(elb|cloudtrail|redshift|billing)_service_account\.")
 _REFERENCE = re.compile(r"^(?:\$\{)?(?:(data)\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.[A-Za-z0-9_]+\}?$")
 # Provider arguments that choose other credentials than the environment's: the account is then not the scanned one.
 _CREDENTIAL_ARGUMENTS = ("profile", "access_key", "shared_credentials_files", "shared_config_files",
@@ -176,6 +183,8 @@ def recipient_text(value: Any, near: Resource, home: Placement, infra: Infrastru
         return Party(shown, inside="its account is data.aws_caller_identity's: the scanned account")
     if _OWN_ORGANISATION.search(text):
         return Party(shown, inside="it names the scanned account's own organisation (aws_organizations_*)")
+    if _SERVICE_ACCOUNT.search(text):
+        return Party(shown, not_an_account="an account AWS owns for a service")
     target = referenced_by_text(text, near, infra)
     if target is not None:
         return _party_of_placement(f"{shown} ({target.describe()})", placement(target, infra), home, policy)
@@ -246,10 +255,11 @@ def referenced_by_text(text: str, near: Resource, infra: Infrastructure) -> Reso
     if not match:
         return None
     mode, kind, name = match.groups()
-    if mode:
-        return None  # a data source reads something outside this configuration
-    found = infra.declared(near.root_dir, near.module, kind, name)
-    if not found:  # passed in through a module input: checkov and the evaluator keep the name it has where written
+    wanted = "data" if mode else "resource"
+    if mode and kind not in _LOOKED_UP:
+        return None  # a data source that reads something this configuration cannot place
+    found = [r for r in infra.declared(near.root_dir, near.module, kind, name) if r.mode == wanted]
+    if not found and not mode:  # passed in through a module input: the name it has where written is kept
         found = [r for r in infra.in_same_root(near, kind) if strip_instance_key(r.name) == name]
         found = found if len({r.module for r in found}) == 1 else []  # two modules' aws_iam_role.this: ambiguous
     return found[0] if len(found) == 1 else None
