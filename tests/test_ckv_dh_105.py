@@ -309,3 +309,32 @@ def test_a_real_plan_gives_the_same_results_as_its_source():
                 "module.metrics_share.aws_s3_bucket_policy.this[0]"],
     )
     assert "account 999999999999" in details["aws_s3_bucket_policy.orders"]
+
+
+def test_a_provider_whose_account_is_unknown_is_one_account_with_itself(tmp_path: Path):
+    from data_handling.model.accounts import placement, recipient_resource
+
+    infra = _model(tmp_path, {"main.tf": """
+        provider "aws" {
+          region  = "eu-west-1"
+          profile = "prod"
+        }
+        provider "aws" {
+          alias   = "other"
+          region  = "eu-west-1"
+          profile = "elsewhere"
+        }
+        resource "aws_s3_bucket" "source" { bucket = "s" }
+        resource "aws_s3_bucket" "same" { bucket = "t" }
+        resource "aws_s3_bucket" "other" {
+          provider = aws.other
+          bucket   = "o"
+        }
+    """})
+    by_name = {r.name: r for r in infra.resources}
+    home = placement(by_name["source"], infra)
+    policy = _policy(account_ids=["222222222222"])
+    assert home.unresolved and "profile" in home.unresolved
+    assert "same provider configuration" in recipient_resource(by_name["same"], home, infra, policy).inside
+    other = recipient_resource(by_name["other"], home, infra, policy)
+    assert other.unresolved and "allowed_account_ids" in other.unresolved

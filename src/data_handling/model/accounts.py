@@ -151,10 +151,10 @@ def recipient_resource(target: Resource, home: Placement, infra: Infrastructure,
 
 
 def _party_of_placement(shown: str, where: Placement, home: Placement, policy: PolicyMap) -> Party:
+    if where.provider is not None and where.provider is home.provider:  # one account, whichever it is
+        return Party(shown, inside=f"it is deployed through the same provider configuration ({where.source})")
     if where.unresolved:
         return Party(shown, unresolved=where.unresolved)
-    if where.provider is not None and where.provider is home.provider:
-        return Party(shown, inside=f"it is deployed through the same provider configuration ({where.source})")
     if where.scanned:
         return Party(shown, inside=f"it is deployed with the credentials the configuration is applied with, into "
                                    f"the scanned account ({where.source})")
