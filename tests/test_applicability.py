@@ -30,8 +30,9 @@ from data_handling.rules import (
     access_audited,
     card_fields,
     key_policy,
-    public_access,
     no_model_training,
+    no_third_party_sharing,
+    public_access,
     raw_logs_central,
     replication,
     store_classified,
@@ -51,7 +52,7 @@ RULES = {
     "CKV_DH_203": card_fields.evaluate, "CKV_DH_204": key_policy.evaluate,
     "CKV_DH_301": telemetry_fields_listed.evaluate, "CKV_DH_302": telemetry_fields_approved.evaluate,
     "CKV_DH_303": raw_logs_central.evaluate, "CKV_DH_104": access_audited.evaluate,
-    "CKV_DH_106": no_model_training.evaluate,
+    "CKV_DH_105": no_third_party_sharing.evaluate, "CKV_DH_106": no_model_training.evaluate,
 }
 SAMPLE_MAP = REPO / "policy_map.yaml"
 MAPS = [SAMPLE_MAP, FIXTURES / "policy_map.yaml", *sorted(FIXTURES.glob("ckv_dh_*/**/policy_map*.yaml")),
@@ -196,6 +197,7 @@ TARGETS = [
     (FIXTURES / "ckv_dh_102" / "unreadable_class",
      FIXTURES / "ckv_dh_102" / "unreadable_class" / "policy_map_default_confidential.yaml"),
     (FIXTURES / "ckv_dh_103", FIXTURES / "ckv_dh_103" / "policy_map.yaml"),
+    (FIXTURES / "ckv_dh_105", FIXTURES / "ckv_dh_105" / "policy_map.yaml"),
     (FIXTURES / "ckv_dh_20x", FIXTURES / "ckv_dh_20x" / "policy_map.yaml"),
     (FIXTURES / "ckv_dh_30x", FIXTURES / "ckv_dh_30x" / "policy_map.yaml"),
     (FIXTURES / "evaluator", FIXTURES / "evaluator" / "policy_map.yaml"),

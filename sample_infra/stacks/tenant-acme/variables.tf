@@ -14,3 +14,15 @@ variable "environment" {
   type        = string
   default     = "prod"
 }
+
+variable "organization_id" {
+  description = "The AWS Organizations ID (policy_map.yaml: organization.id)."
+  type        = string
+  default     = "o-acmecorp01"
+}
+
+variable "collections_agency_account_id" {
+  description = "The collections agency's AWS account (a third party)."
+  type        = string
+  default     = "555555555555"
+}

@@ -76,8 +76,9 @@ def to_table(entries: Sequence[Entry] = COVERAGE) -> str:
                 check = checks[row] if row < len(checks) else ""
                 words = text[row] if row < len(text) else ""
                 lines.append(f"  {status:<{_STATUS_WIDTH}}  {check:<{_CHECKS_WIDTH}}  {words}".rstrip())
-    lines += ["", "Planned checks (not in the catalogue yet):"]
-    lines += [f"  {check_id}  {name}" for check_id, name in PLANNED_CHECKS.items()]
+    if PLANNED_CHECKS:
+        lines += ["", "Planned checks (not in the catalogue yet):"]
+        lines += [f"  {check_id}  {name}" for check_id, name in PLANNED_CHECKS.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -121,9 +122,10 @@ def to_markdown(entries: Sequence[Entry] = COVERAGE) -> str:
                   "|---|---|---|---|"]
         lines += [f"| {_cell(e.statement)} | {e.status} | {_check_links(e)} | {_cell(e.reason) or '—'} |"
                   for e in members]
-    lines += ["", "## Planned checks", "", "Not in the catalogue yet; the statements above that name one say "
-              "`planned` until it lands.", ""]
-    lines += [f"- {check_id}: {name}" for check_id, name in PLANNED_CHECKS.items()]
+    if PLANNED_CHECKS:
+        lines += ["", "## Planned checks", "", "Not in the catalogue yet; the statements above that name one say "
+                  "`planned` until it lands.", ""]
+        lines += [f"- {check_id}: {name}" for check_id, name in PLANNED_CHECKS.items()]
     lines += ["", "## Checks", ""]
     lines += [f"- [{check_id}](checks/{check_id}.md): {spec.name}" for check_id, spec in CATALOGUE.items()]
     return "\n".join(lines) + "\n"

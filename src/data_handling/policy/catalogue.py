@@ -84,6 +84,11 @@ ACCESS_AUDITED = Clause(
     quote="Role-gated, audited",
     anchor="classification",
 )
+NO_THIRD_PARTIES = Clause(
+    section="What we never do",
+    quote="Sell, lease, share, or otherwise transmit customer data to third parties for marketing.",
+    anchor="what-we-never-do",
+)
 TELEMETRY_LISTED = Clause(
     section="What stays in the tenant's region",
     quote="Telemetry that flows centrally is de-identified at source and listed explicitly",
@@ -149,6 +154,16 @@ CATALOGUE: dict[str, CheckSpec] = {
             "CloudTrail data events selecting the bucket or table, the database's audit log export and audit "
             "parameter, a trail recording management events; or declare audit.organization_trail in the policy "
             "map when an organisation trail outside this repository logs them.",
+        ),
+        CheckSpec(
+            id="CKV_DH_105",
+            name="Confidential data is not granted, shared or copied to an account outside the organisation",
+            severity="CRITICAL",
+            clause=NO_THIRD_PARTIES,
+            fix="Grant, share, replicate or copy Confidential data only to accounts of the organisation "
+            "(organization.account_ids, or a policy condition aws:PrincipalOrgID = organization.id); if the account "
+            "is the organisation's, add it to organization.account_ids in the policy map; where the recipient "
+            "cannot be read, write its account ID or ARN so it can be verified.",
         ),
         CheckSpec(
             id="CKV_DH_106",

@@ -18,6 +18,7 @@ from data_handling.model.training_inputs import TRAINERS as TRAINING_TYPES
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules.copy_mechanisms import BY_TYPE as COPY_MECHANISM_TYPES
 from data_handling.rules.public_access import BY_TYPE as PUBLIC_ACCESS_TYPES
+from data_handling.rules.sharing_mechanisms import BY_TYPE as SHARING_MECHANISM_TYPES
 
 ANY_AWS = ("aws_*",)
 # The checks have always been registered for aws_* alone: a type outside it (a custom store type of another
@@ -49,6 +50,8 @@ def applicable_types(check_id: str, policy: PolicyMap | None) -> tuple[str, ...]
         types = tuple(PUBLIC_ACCESS_TYPES)
     elif check_id == "CKV_DH_102":  # copies_made_by: None for a type no copy mechanism covers
         types = tuple(COPY_MECHANISM_TYPES)
+    elif check_id == "CKV_DH_105":  # shares_made_by: None for a type no sharing mechanism covers
+        types = tuple(SHARING_MECHANISM_TYPES)
     elif check_id in ("CKV_DH_301", "CKV_DH_302"):  # sink_of: None for a type with no sink reader
         types = tuple(TELEMETRY_SINK_TYPES)
     elif check_id == "CKV_DH_303":  # raw_flow_of: None for a type it does not dispatch on

@@ -50,6 +50,11 @@ class Copy:
     # `data` and `unseen` name every source (a backup plan's selections): no data then means nothing is copied,
     # not a source outside this configuration.
     sources_listed: bool = False
+    # Whose account the copy lands in (CKV_DH_105): the destination resources of this configuration, the destination
+    # as written (an ARN), and an account the mechanism names for it (S3 replication `destination.account`).
+    to: tuple[Resource, ...] = ()
+    to_value: Any = None
+    to_account: Any = None
 
 
 Copies = Callable[[Resource, Infrastructure, PolicyMap], list[Copy]]
@@ -197,8 +202,10 @@ def _s3_rules(resource: Resource, infra: Infrastructure, source: Site, data: tup
             copies.append(Copy(f"S3 replication rule {_label(rule, 'id', index)}", source,
                                Site("destination", Unknown("the rule's destination block could not be read")), data))
         for destination in destinations:
-            site, _ = _bucket(resource, infra, f"{rules_path}.destination.bucket", destination.get("bucket"))
-            copies.append(Copy(f"S3 replication rule {_label(rule, 'id', index)}", source, site, data))
+            site, found = _bucket(resource, infra, f"{rules_path}.destination.bucket", destination.get("bucket"))
+            copies.append(Copy(f"S3 replication rule {_label(rule, 'id', index)}", source, site, data, to=found,
+                               to_value=unwrap(destination.get("bucket")),
+                               to_account=unwrap(destination.get("account"))))
     return copies
 
 
@@ -739,10 +746,12 @@ def _backup_copy_actions(resource: Resource, infra: Infrastructure, policy: Poli
               for c in _unknown_copies("AWS Backup copy_action", source, unknown, ())]
     for index, rule in enumerate(rules):
         for action in sub_blocks(rule, "copy_action"):
-            site, _ = _reference(resource, infra, "rule.copy_action.destination_vault_arn",
-                                 action.get("destination_vault_arn"), ("aws_backup_vault",), "destination_vault_arn")
+            site, vaults = _reference(resource, infra, "rule.copy_action.destination_vault_arn",
+                                      action.get("destination_vault_arn"), ("aws_backup_vault",),
+                                      "destination_vault_arn")
             copies.append(Copy(f"AWS Backup rule {_label(rule, 'rule_name', index)} copy_action", source, site,
-                               data, declared, unseen, sources_listed=True))
+                               data, declared, unseen, sources_listed=True, to=vaults,
+                               to_value=unwrap(action.get("destination_vault_arn"))))
     return copies
 
 

@@ -20,6 +20,7 @@ unverifiable, saying why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from data_handling.model.classification import SENSITIVITY, classify
 from data_handling.model.infrastructure import Infrastructure
@@ -67,6 +68,28 @@ def evaluate(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Ou
     return fail(f"{resource.address} {summary}. " + " ".join(findings))
 
 
+class _Described(Protocol):
+    @property
+    def what(self) -> str: ...
+
+
+class CopiedData(Protocol):
+    """What judge_class reads of a copy: a Copy, or a share of data with another account (CKV_DH_105)."""
+
+    @property
+    def data(self) -> tuple[Resource, ...]: ...
+    @property
+    def declared(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def unseen(self) -> tuple[str, ...]: ...
+    @property
+    def one_dataset(self) -> bool: ...
+    @property
+    def sources_listed(self) -> bool: ...
+    @property
+    def source(self) -> _Described: ...
+
+
 @dataclass(frozen=True)
 class CopiedClass:
     """What is known of the class of the data a copy takes."""
@@ -75,7 +98,7 @@ class CopiedClass:
     unknown: tuple[str, ...]  # else, why the class cannot be determined ('the class of X cannot be determined: ...')
 
 
-def judge_class(copy: Copy, resource: Resource, infra: Infrastructure, policy: PolicyMap) -> CopiedClass:
+def judge_class(copy: CopiedData, resource: Resource, infra: Infrastructure, policy: PolicyMap) -> CopiedClass:
     """The most sensitive of the classes declared for the copied data (the sources', the copying resource's own,
     a selection's, classification.default for unclassified stores), and what hides a class: a source whose tags
     cannot be read, a store nothing classifies with no default, stores outside the configuration with no
