@@ -111,6 +111,41 @@ def test_databases_need_the_engine_audit_log():
     _assert_well_formed("databases")
 
 
+def test_a_read_replica_takes_its_engine_from_the_source(tmp_path):
+    """A replica sets no engine (RDS gives it the source's), as in terraform-aws-modules/rds's replica examples:
+    its audit log is judged by the source's engine, not failed as unknown."""
+    source = (HERE / "databases" / "main.tf").read_text()
+    start = source.index('resource "aws_db_instance" "orders"')
+    end = source.index("# ---", source.index('resource "aws_db_option_group" "audit"'))
+    (tmp_path / "main.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n'
+                                      'locals {\n  confidential = { data_class = "confidential" }\n}\n'
+                                      + source[start:end] + """
+resource "aws_db_instance" "orders_replica" {
+  replicate_source_db             = aws_db_instance.orders.identifier
+  instance_class                  = "db.t3.micro"
+  option_group_name               = aws_db_option_group.audit.name
+  enabled_cloudwatch_logs_exports = ["audit"]
+  tags                            = local.confidential
+}
+
+resource "aws_db_instance" "orders_replica_unlogged" {
+  replicate_source_db = aws_db_instance.orders.identifier
+  instance_class      = "db.t3.micro"
+  tags                = local.confidential
+}
+""")
+    _, results, stderr = run_checkov(tmp_path, POLICY_MAP, check="CKV_DH_104")
+    assert "Traceback" not in stderr, stderr
+    assert outcomes(results) == {("CKV_DH_104", "aws_db_instance.orders", "passed"),
+                                 ("CKV_DH_104", "aws_db_instance.billing", "failed"),  # as in databases/
+                                 ("CKV_DH_104", "aws_db_instance.support", "failed"),
+                                 ("CKV_DH_104", "aws_db_instance.orders_replica", "passed"),
+                                 ("CKV_DH_104", "aws_db_instance.orders_replica_unlogged", "failed")}
+    unlogged = " ".join(next(r.details for r in results if r.resource.endswith("orders_replica_unlogged")))
+    assert 'has no "audit"' in unlogged or "enabled_cloudwatch_logs_exports" in unlogged, unlogged
+    assert "engine of" not in unlogged
+
+
 def test_a_waiver_turns_a_store_without_an_audit_mechanism_into_a_skip(tmp_path):
     policy_map = tmp_path / "policy_map.yaml"
     policy_map.write_text(POLICY_MAP.read_text() + "waivers:\n  - {check: CKV_DH_104, resource: "

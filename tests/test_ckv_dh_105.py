@@ -210,6 +210,10 @@ def test_recipients_written_as_values(tmp_path: Path):
     assert party("*").anyone and party("*").external
     assert party("arn:aws:iam::${var.partner}:root").unresolved
     assert "scanned account" in party("arn:aws:iam::${data.aws_caller_identity.current.account_id}:root").inside
+    # terraform-aws-modules/kms and rds-aurora name the caller by its id (the account ID) and its arn
+    assert "scanned account" in party("data.aws_caller_identity.current.id").inside
+    assert "scanned account" in party("${data.aws_caller_identity.current.arn}").inside
+    assert party("data.aws_caller_identity.current.user_id").unresolved  # not an account or a principal ARN
     assert "S3 ARNs carry no account" in party("arn:aws:s3:::somebody-elses-bucket", "bucket").unresolved
     assert party("arn:aws:s3:::b", "bucket").inside  # the configuration's own bucket, same provider
     assert party("not-an-account").unresolved

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from conftest import REPO
 from data_handling.output import coverage_report
 from data_handling.policy import coverage

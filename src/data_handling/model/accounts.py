@@ -32,7 +32,9 @@ _ORGANIZATION_ARN = re.compile(r"^arn:aws[a-z-]*:organizations::(\d{12}):(organi
                                r"(/ou-[a-z0-9-]+)?$")
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$")
 _SERVICE_IDENTITY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(cloudfront|aws):")  # CloudFront OAI, AWS-owned roles
-_CALLER_ACCOUNT = re.compile(r"aws_caller_identity\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.account_id")
+# data.aws_caller_identity: its account_id and id (the same account ID) and arn (the identity Terraform runs as,
+# in that account) all name the account the configuration is applied with.
+_CALLER_ACCOUNT = re.compile(r"aws_caller_identity\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.(account_id|id|arn)\b")
 # The scanned account's own organisation, its OUs and the accounts it creates, read by data sources or managed here.
 _OWN_ORGANISATION = re.compile(r"\baws_organizations_(organization|organizational_units?|account)\.[A-Za-z0-9_-]+")
 # Data sources that look a resource up by name in their provider's account: the resource is in that account.

@@ -648,6 +648,13 @@ def _rds(logging: AuditLogging, infra: Infrastructure) -> None:
     store = logging.store
     engine = store.text("engine")
     cluster = store.type == "aws_rds_cluster"
+    if engine is None and store.get("replicate_source_db") is not None:
+        # A read replica sets no engine: RDS gives it the source's (terraform-aws-modules/rds replica examples).
+        sources = [source for source in infra.referenced(store, "replicate_source_db")
+                   if source.type == "aws_db_instance" and source is not store]
+        engines = {source.text("engine") for source in sources}
+        if len(engines) == 1:
+            engine = engines.pop()
     if engine is None or is_unrendered(engine):
         logging.looked_for.append("the engine's audit log")
         logging.unresolved.append(f"the engine of {store.describe()} is {engine!r}, so which audit log it has "
