@@ -122,7 +122,8 @@ def test_only_our_checks_run_by_default():
     report = json.loads(done.stdout)
     ids = {c["check_id"] for c in report["results"]["failed_checks"]}
     # No built-in check: the unclassified stores fail CKV_DH_100, and nothing logs their access (CKV_DH_104).
-    assert ids == {"CKV_DH_100", "CKV_DH_104"}
+    # ... and nothing shows they are not public, which an unclassified store must show (CKV_DH_103)
+    assert ids == {"CKV_DH_100", "CKV_DH_103", "CKV_DH_104"}
 
 
 def test_output_file_path_writes_reports(tmp_path):

@@ -98,8 +98,9 @@ def test_sample_infra_unclassified_store_says_why():
 def test_stores_are_sorted_by_root_and_address_and_are_the_store_types():
     document = as_json("sample_infra", SAMPLE_MAP)
     keys = [(s["root"], s["address"]) for s in document["stores"]]
-    # 49: 45, and the trail bucket of each of the four audit.tf files (CKV_DH_104)
-    assert keys == sorted(keys) and len(keys) == len(set(keys)) == 49
+    # 51: 45, the trail bucket of each of the four audit.tf files (CKV_DH_104), the data-science stack's two
+    # buckets (CKV_DH_106; its data.aws_s3_bucket.acme_orders is a data source, not a store of the stack)
+    assert keys == sorted(keys) and len(keys) == len(set(keys)) == 51
     assert "aws_kms_key" not in {s["type"] for s in document["stores"]}  # a key is not a data store
     assert {s["root"] for s in document["stores"]} == {f"stacks/{name}" for name in (
         "observability", "payments", "shared-platform", "tenant-acme", "tenant-globex")}
@@ -233,7 +234,7 @@ def test_markdown_tables():
     text = data_map("sample_infra", SAMPLE_MAP, "markdown")
     lines = text.splitlines()
     for heading, header in (
-            ("### Data stores (49)", "| Store | Type | Location | Class | Tenant | Account | Region |"),
+            ("### Data stores (51)", "| Store | Type | Location | Class | Tenant | Account | Region |"),
             ("### Copies (2)", "| Resource | Mechanism | Source | Source region | Destination | Destination region "
                                "| Cross-region |"),
             ("### Central telemetry flows (24)", "| Resource | Kind | Central | Destination | Fields |")):

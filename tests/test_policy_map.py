@@ -420,7 +420,8 @@ def test_repository_policy_map_validates():
     assert loaded.warnings == ()
     assert loaded.origin == "--policy-map"
     assert policy.tenant("acme") is not None
-    assert [rule.match for rule in policy.classification.rules] == ["module.payments.*"]
+    assert [rule.match for rule in policy.classification.rules] == ["module.payments.*",
+                                                                     "data.aws_s3_bucket.acme_orders"]
 
 
 def test_packaged_default_validates_with_documented_defaults():

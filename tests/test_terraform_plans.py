@@ -26,6 +26,9 @@ POLICY = FIXTURES / "evaluator" / "policy_map.yaml"
 # check fails closed there. (check, address) -> (on the source, on the plan)
 KNOWN_DIFFERENCES = {
     "evaluator_workspace_coalesce": {("CKV_DH_101", "aws_s3_bucket.reports"): ("passed", "failed")},
+    # The policy's Resource is the bucket's ARN, known only after apply: the plan shows the whole jsonencode'd
+    # policy as unknown, so CKV_DH_103 cannot read its aws:PrincipalOrgID condition there and fails closed.
+    "ckv_dh_105_plan_parity": {("CKV_DH_103", "aws_s3_bucket_policy.contracts"): ("passed", "failed")},
 }
 
 

@@ -25,10 +25,7 @@ data "aws_iam_policy_document" "acme_invoices_read" {
   }
 }
 
-resource "aws_s3_bucket_policy" "acme_invoices" {
-  bucket = aws_s3_bucket.acme_invoices.id
-  policy = data.aws_iam_policy_document.acme_invoices_read.json
-}
+# A bucket has one policy: this statement is merged into aws_s3_bucket_policy.acme_invoices (sharing.tf).
 
 # "Partners read the data bucket over TLS": aws:SecureTransport says how a request travels, not who sends it.
 data "aws_iam_policy_document" "acme_data_partner_read" {
@@ -50,6 +47,7 @@ data "aws_iam_policy_document" "acme_data_partner_read" {
   }
 }
 
+# VIOLATION CKV_DH_105 aws_s3_bucket_policy.acme_data_partner_read: breaks "Sell, lease, share, or otherwise transmit customer data to third parties for marketing." Every AWS principal is every AWS account, so the same statement shares acme's customer data with accounts outside the organisation.
 # VIOLATION CKV_DH_103 aws_s3_bucket_policy.acme_data_partner_read: breaks "Role-gated, audited" (Confidential access). The policy of acme's tenant data bucket (module.acme_data, data_class = "confidential") allows s3:GetObject and s3:ListBucket to every AWS principal; its only condition, aws:SecureTransport, restricts no caller, so anyone with an AWS account can read acme's customer data.
 resource "aws_s3_bucket_policy" "acme_data_partner_read" {
   bucket = module.acme_data.bucket_name

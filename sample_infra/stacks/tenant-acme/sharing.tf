@@ -2,6 +2,9 @@
 # violation) the collections agency acme's billing team works with.
 
 data "aws_iam_policy_document" "acme_invoices" {
+  # the billing services' read through acme's own S3 endpoint (access.tf)
+  source_policy_documents = [data.aws_iam_policy_document.acme_invoices_read.json]
+
   statement {
     sid       = "OrganisationFinance"
     actions   = ["s3:GetObject"]

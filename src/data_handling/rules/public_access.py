@@ -219,8 +219,12 @@ def _bucket(bucket: Resource, infra: Infrastructure, policy: PolicyMap) -> Expos
             if why:
                 exposure.unknown.append(f"{missing}, and {why}")
             else:
+                # AWS turns Block Public Access on for buckets created since April 2023, but the configuration
+                # does not say so: an older or imported bucket, or a console change, can have it off.
                 exposure.findings.append(f"{missing} and no aws_s3_account_public_access_block with all four "
-                                         "settings on covers its account, so public ACLs and policies take effect")
+                                         "settings on covers its account, so nothing in the configuration keeps "
+                                         "public ACLs and policies from taking effect (AWS's default for new "
+                                         "buckets is not a control the configuration states)")
     return exposure
 
 
