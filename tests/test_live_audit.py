@@ -18,6 +18,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+import moto_lacks
 from conftest import FIXTURES, REPO
 from data_handling.cli import main
 from data_handling.model.live import PERMISSIONS, read_estate
@@ -69,6 +70,7 @@ def aws(endpoint, monkeypatch, tmp_path) -> str:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    moto_lacks.install(monkeypatch)  # what moto does not implement: answered as an account with none
     return endpoint
 
 
@@ -373,8 +375,9 @@ def test_a_region_botocore_does_not_list_is_audited_not_skipped(aws, tmp_path, c
     err = capsys.readouterr().err
     assert "eu-south-9 is not known" in err
     unverified = json.loads((tmp_path / "results_json.json").read_text())["unverified"]
+    # (moto has no DLM at all: tests/moto_lacks.py answers it, in any region)
     assert {item["scope"] for item in unverified} == {f"account {ACCOUNT}, eu-south-9, {service}"
-                                                      for service in REGIONAL_SERVICES}
+                                                      for service in REGIONAL_SERVICES if service != "dlm"}
 
 
 # --- SARIF ------------------------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ _ACTION_NAMES = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
     ("efs", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
+    # IAM names the action in the singular
+    ("efs", "DescribeReplicationConfigurations"): "elasticfilesystem:DescribeReplicationConfiguration",
+    ("s3control", "ListMultiRegionAccessPoints"): "s3:ListMultiRegionAccessPoints",
 }
 # Every operation the reader calls: (botocore service name, operation name).
 OPERATIONS: tuple[tuple[str, str], ...] = (
@@ -45,6 +48,21 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("rds", "DescribeDBClusters"),
     ("rds", "DescribeGlobalClusters"),
     ("efs", "DescribeFileSystems"),
+    ("efs", "DescribeReplicationConfigurations"),
+    ("s3control", "ListMultiRegionAccessPoints"),
+    ("backup", "ListBackupPlans"),
+    ("backup", "GetBackupPlan"),
+    ("backup", "ListBackupSelections"),
+    ("backup", "GetBackupSelection"),
+    ("redshift", "DescribeClusters"),
+    ("dlm", "GetLifecyclePolicies"),
+    ("dlm", "GetLifecyclePolicy"),
+    ("elasticache", "DescribeReplicationGroups"),
+    ("elasticache", "DescribeGlobalReplicationGroups"),
+    ("elasticache", "ListTagsForResource"),
+    ("memorydb", "DescribeClusters"),
+    ("memorydb", "DescribeMultiRegionClusters"),
+    ("memorydb", "ListTags"),
     ("ssm", "DescribeParameters"),
     ("ssm", "ListTagsForResource"),
 )

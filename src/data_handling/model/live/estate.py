@@ -28,7 +28,12 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "kms": readers.kms_keys,
     "rds": readers.rds,
     "ssm": readers.ssm_parameters,
-    "efs": readers.efs_file_systems,
+    "efs": readers.efs,
+    "backup": readers.backup_plans,
+    "redshift": readers.redshift_clusters,
+    "dlm": readers.dlm_policies,
+    "elasticache": readers.elasticache,
+    "memorydb": readers.memorydb,
 }
 DEFAULT_WORKERS = 16
 
@@ -81,6 +86,9 @@ def read_estate(sessions: Iterable[Any], regions: list[str] | None, workers: int
         s3 = Caller(session.client("s3", region_name=account_regions[0] if account_regions else home,
                                    config=client_config()), account, "", log)
         plan.append((readers.s3_buckets, s3, (frozenset(account_regions),)))
+        s3control = Caller(session.client("s3control", region_name=readers.MRAP_REGION, config=client_config()),
+                           account, readers.MRAP_REGION, log)
+        plan.append((readers.s3_multi_region_access_points, s3control, ()))
         for region in account_regions:
             for service, reader in REGIONAL_SERVICES.items():
                 client = session.client(service, region_name=region, config=client_config())
@@ -124,11 +132,13 @@ def _run(plan: list[tuple[Callable[..., Read], Caller, tuple[Any, ...]]], worker
             total.records += listed.records
             aliases.update({(caller.account, caller.region, name): key for name, key in listed.aliases.items()})
             details += [pool.submit(guarded, describe, caller, item) for describe, item in listed.pending]
-        for future in details:
-            _, described = future.result()
+        while details:  # a description may list more to describe (a backup plan's selections)
+            caller, described = details.pop(0).result()
             done += 1
+            known += len(described.pending)
             tick()
             total.records += described.records
+            details += [pool.submit(guarded, describe, caller, item) for describe, item in described.pending]
     return total, aliases
 
 

@@ -9,6 +9,7 @@ would read as "not configured"), and the gap is recorded by api.Caller.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def _dynamodb_table(caller: Caller, name: str) -> Read:
     return Read(records=[(record, [])])
 
 
-# --- EFS (file systems; their replication configurations are not read yet) ----------------------------------
+# --- EFS (file systems; their replication configurations: efs_replications) ---------------------------------
 
 def efs_file_systems(caller: Caller) -> Read:
     read = Read()
@@ -139,6 +140,15 @@ def efs_file_systems(caller: Caller) -> Read:
         read.records.append((resource(arn=arn, resource_type="aws_efs_file_system", name=system_id,
                                       account=caller.account, region=caller.region,
                                       evidence="elasticfilesystem:DescribeFileSystems", values=values), []))
+    return read
+
+
+def efs(caller: Caller) -> Read:
+    """File systems and replications: one listing failing leaves the other read."""
+    read = Read()
+    for listing in (efs_file_systems, efs_replications):
+        with contextlib.suppress(CallFailed):  # the gap is recorded
+            read.add(listing(caller))
     return read
 
 
@@ -354,3 +364,259 @@ def rds(caller: Caller) -> Read:
                           evidence="rds:DescribeGlobalClusters", values=values)
         read.records.append((record, links))
     return read
+
+
+# --- AWS Backup (CKV_DH_102: copy actions, and the resources the plan's selections pick) ----------------------
+
+_BACKUP_CONDITIONS = {"StringEquals": "string_equals", "StringNotEquals": "string_not_equals",
+                      "StringLike": "string_like", "StringNotLike": "string_not_like"}
+
+
+def backup_plans(caller: Caller) -> Read:
+    plans = caller.pages("ListBackupPlans", "list_backup_plans", "BackupPlansList",
+                         resource_types=("aws_backup_plan", "aws_backup_selection"))
+    return Read(pending=[(_backup_plan, entry) for entry in plans])
+
+
+def _backup_plan(caller: Caller, entry: dict[str, Any]) -> Read:
+    plan_id = entry["BackupPlanId"]
+    arn = entry.get("BackupPlanArn") or f"arn:aws:backup:{caller.region}:{caller.account}:backup-plan:{plan_id}"
+    # not paginated; a failure leaves the plan out and the gap names it (its copies cannot be verified)
+    described = caller.call("GetBackupPlan", "get_backup_plan", resource=arn, resource_types=("aws_backup_plan",),
+                            BackupPlanId=plan_id) or {}
+    plan = described.get("BackupPlan") or {}
+    rules = [{"rule_name": rule.get("RuleName"), "target_vault_name": rule.get("TargetBackupVaultName"),
+              "copy_action": [{"destination_vault_arn": action.get("DestinationBackupVaultArn")}
+                              for action in rule.get("CopyActions") or []] or None}
+             for rule in plan.get("Rules") or []]
+    values: dict[str, Any] = {"name": plan.get("BackupPlanName") or entry.get("BackupPlanName"), "arn": arn,
+                              "id": plan_id, "rule": rules or None}
+    read = Read()
+    try:
+        selections = caller.pages("ListBackupSelections", "list_backup_selections", "BackupSelectionsList",
+                                  resource=arn, resource_types=("aws_backup_plan",),  # its copies are unverified
+                                  BackupPlanId=plan_id)
+        read.pending += [(_backup_selection, (arn, selection)) for selection in selections]
+    except CallFailed:
+        pass  # no selection in the model: the rule counts the plan's sources as unseen, so its copies fail closed
+    read.records.append((resource(arn=arn, resource_type="aws_backup_plan", name=str(values["name"]),
+                                  account=caller.account, region=caller.region, evidence="backup:ListBackupPlans",
+                                  values=values), []))
+    return read
+
+
+def _backup_selection(caller: Caller, item: tuple[str, dict[str, Any]]) -> Read:
+    plan_arn, entry = item
+    selection_id = entry["SelectionId"]
+    arn = f"{plan_arn}/selection:{selection_id}"  # selections have no ARN of their own
+    try:
+        described = caller.call("GetBackupSelection", "get_backup_selection", resource=arn,
+                                resource_types=("aws_backup_plan",), BackupPlanId=entry["BackupPlanId"],
+                                SelectionId=selection_id) or {}
+    except CallFailed as failed:
+        # kept, with what it picks unknown: leaving it out would let the plan's other selections decide alone
+        reason = f"the audit could not read the selection: {failed.gap.describe()}"
+        values = {"name": entry.get("SelectionName"), "plan_id": plan_arn, "resources": unknown("resources", reason)}
+        kept = resource(arn=arn, resource_type="aws_backup_selection", name=str(values["name"]),
+                        account=caller.account, region=caller.region, evidence="backup:ListBackupSelections",
+                        values=values)
+        return Read(records=[(kept, [("plan_id", plan_arn)])])
+    selection = described.get("BackupSelection") or {}
+    given = selection.get("Conditions") or {}
+    conditions = {name: [{"key": c.get("ConditionKey"), "value": c.get("ConditionValue")} for c in given[key]]
+                  for key, name in _BACKUP_CONDITIONS.items() if given.get(key)}
+    values: dict[str, Any] = {
+        "name": selection.get("SelectionName") or entry.get("SelectionName"), "plan_id": plan_arn,
+        "iam_role_arn": selection.get("IamRoleArn"), "resources": selection.get("Resources") or None,
+        "not_resources": selection.get("NotResources") or None,
+        "selection_tag": [{"type": tag.get("ConditionType"), "key": tag.get("ConditionKey"),
+                           "value": tag.get("ConditionValue")} for tag in selection.get("ListOfTags") or []] or None,
+        "condition": [conditions] if conditions else None}
+    links: Links = [("plan_id", plan_arn)] + [("resources", text) for text in selection.get("Resources") or []] \
+        + [("not_resources", text) for text in selection.get("NotResources") or []]
+    record = resource(arn=arn, resource_type="aws_backup_selection", name=str(values["name"]),
+                      account=caller.account, region=caller.region, evidence="backup:ListBackupSelections",
+                      values=values)
+    return Read(records=[(record, links)])
+
+
+# --- Redshift (clusters; cross-Region snapshot copy as the inline snapshot_copy block) ----------------------
+
+def redshift_clusters(caller: Caller) -> Read:
+    read = Read()
+    for cluster in caller.pages("DescribeClusters", "describe_clusters", "Clusters",
+                                resource_types=("aws_redshift_cluster",)):
+        name = cluster["ClusterIdentifier"]
+        arn = f"arn:aws:redshift:{caller.region}:{caller.account}:cluster:{name}"  # DescribeClusters gives none
+        copy = cluster.get("ClusterSnapshotCopyStatus") or {}
+        values = {"cluster_identifier": name, "arn": arn, "tags": _tags(cluster.get("Tags")),
+                  "encrypted": cluster.get("Encrypted"), "kms_key_id": cluster.get("KmsKeyId"),
+                  "snapshot_copy": [{"destination_region": copy["DestinationRegion"]}]
+                  if copy.get("DestinationRegion") else None}
+        read.records.append((resource(arn=arn, resource_type="aws_redshift_cluster", name=name,
+                                      account=caller.account, region=caller.region,
+                                      evidence="redshift:DescribeClusters", values=values), []))
+    return read
+
+
+# --- EFS replication (DescribeReplicationConfigurations: every replication of the region's file systems) -----
+
+def efs_replications(caller: Caller) -> Read:
+    read = Read()
+    for replication in caller.pages("DescribeReplicationConfigurations", "describe_replication_configurations",
+                                    "Replications", resource_types=("aws_efs_replication_configuration",)):
+        source = replication.get("SourceFileSystemArn")
+        region = replication.get("SourceFileSystemRegion") or caller.region
+        if not source:
+            continue
+        # A replication has no ARN; it is listed in the source's and the destination's regions: one record.
+        arn = f"{source}/replication-configuration"
+        values = {"source_file_system_id": source, "destination": [
+            {"region": d.get("Region"), "file_system_id": d.get("FileSystemId"), "status": d.get("Status")}
+            for d in replication.get("Destinations") or []] or None}
+        record = resource(arn=arn, resource_type="aws_efs_replication_configuration",
+                          name=str(replication.get("SourceFileSystemId")), account=caller.account, region=region,
+                          evidence="elasticfilesystem:DescribeReplicationConfigurations", values=values)
+        read.records.append((record, [("source_file_system_id", source)]))
+    return read
+
+
+# --- S3 Multi-Region Access Points (account-wide, through the us-west-2 control plane) ------------------------
+
+MRAP_REGION = "us-west-2"  # S3 routes every Multi-Region Access Point control-plane request to us-west-2
+
+
+def s3_multi_region_access_points(caller: Caller) -> Read:
+    read = Read()
+    points: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:  # botocore has no paginator for it: follow NextToken; a failed page fails the whole listing
+        page = caller.call("ListMultiRegionAccessPoints", "list_multi_region_access_points",
+                           resource_types=("aws_s3control_multi_region_access_point",), AccountId=caller.account,
+                           **({"NextToken": token} if token else {})) or {}
+        points += page.get("AccessPoints") or []
+        token = page.get("NextToken")
+        if not token:
+            break
+    for point in points:
+        name = str(point.get("Name"))
+        arn = f"arn:aws:s3::{caller.account}:accesspoint/{point.get('Alias') or name}"
+        values = {"arn": arn, "alias": point.get("Alias"), "account_id": caller.account, "details": [{
+            "name": name, "region": [{"bucket": r.get("Bucket"), "bucket_account_id": r.get("BucketAccountId")}
+                                     for r in point.get("Regions") or []] or None}]}
+        read.records.append((resource(arn=arn, resource_type="aws_s3control_multi_region_access_point", name=name,
+                                      account=caller.account, region=caller.region,
+                                      evidence="s3:ListMultiRegionAccessPoints", values=values), []))
+    return read
+
+
+# --- DLM lifecycle policies (EBS snapshot and AMI policies with cross-Region copy) ---------------------------
+
+def dlm_policies(caller: Caller) -> Read:
+    # not paginated: GetLifecyclePolicies returns every policy of the region
+    listed = caller.call("GetLifecyclePolicies", "get_lifecycle_policies",
+                         resource_types=("aws_dlm_lifecycle_policy",)) or {}
+    return Read(pending=[(_dlm_policy, entry["PolicyId"]) for entry in listed.get("Policies") or []
+                         if entry.get("PolicyId")])
+
+
+def _dlm_policy(caller: Caller, policy_id: str) -> Read:
+    arn = f"arn:aws:dlm:{caller.region}:{caller.account}:policy/{policy_id}"
+    policy = (caller.call("GetLifecyclePolicy", "get_lifecycle_policy", resource=arn,
+                          resource_types=("aws_dlm_lifecycle_policy",), PolicyId=policy_id) or {}).get("Policy") or {}
+    arn = policy.get("PolicyArn") or arn
+    details = policy.get("PolicyDetails") or {}
+    values = {"arn": arn, "description": policy.get("Description"), "state": policy.get("State"),
+              "tags": policy.get("Tags") or {}, "policy_details": [{
+                  "resource_types": details.get("ResourceTypes"), "policy_type": details.get("PolicyType"),
+                  "target_tags": _tags(details.get("TargetTags")) or None,
+                  "schedule": [{"name": schedule.get("Name"), "cross_region_copy_rule": [
+                      {"target": rule.get("Target"), "target_region": rule.get("TargetRegion"),
+                       "encrypted": rule.get("Encrypted"), "cmk_arn": rule.get("CmkArn")}
+                      for rule in schedule.get("CrossRegionCopyRules") or []] or None}
+                      for schedule in details.get("Schedules") or []] or None,
+                  "action": [{"name": action.get("Name"), "cross_region_copy": [
+                      {"target": copy.get("Target")} for copy in action.get("CrossRegionCopy") or []] or None}
+                      for action in details.get("Actions") or []] or None}]}
+    record = resource(arn=arn, resource_type="aws_dlm_lifecycle_policy", name=policy_id, account=caller.account,
+                      region=caller.region, evidence="dlm:GetLifecyclePolicies", values=values)
+    return Read(records=[(record, [])])
+
+
+# --- ElastiCache (replication groups and the global datastores they belong to) ------------------------------
+
+def elasticache(caller: Caller) -> Read:
+    read = Read()
+    groups = caller.pages("DescribeReplicationGroups", "describe_replication_groups", "ReplicationGroups",
+                          resource_types=("aws_elasticache_replication_group",))
+    read.pending += [(_elasticache_group, group) for group in groups]
+    for datastore in caller.pages("DescribeGlobalReplicationGroups", "describe_global_replication_groups",
+                                  "GlobalReplicationGroups",
+                                  resource_types=("aws_elasticache_global_replication_group",), ShowMemberInfo=True):
+        identifier = datastore.get("GlobalReplicationGroupId")
+        members = datastore.get("Members") or []
+        primary = next((m for m in members if m.get("Role") == "PRIMARY"), None)
+        region = (primary or {}).get("ReplicationGroupRegion") or caller.region
+        arn = datastore.get("ARN") or f"arn:aws:elasticache::{caller.account}:globalreplicationgroup:{identifier}"
+        primary_arn = primary and \
+            f"arn:aws:elasticache:{region}:{caller.account}:replicationgroup:{primary.get('ReplicationGroupId')}"
+        values = {"global_replication_group_id": identifier, "arn": arn,
+                  "primary_replication_group_id": (primary or {}).get("ReplicationGroupId")}
+        # listed in every member's region: one record (estate.py keeps the first), in the primary's region
+        record = resource(arn=arn, resource_type="aws_elasticache_global_replication_group", name=str(identifier),
+                          account=caller.account, region=region,
+                          evidence="elasticache:DescribeGlobalReplicationGroups", values=values)
+        read.records.append((record, [("primary_replication_group_id", primary_arn)] if primary_arn else []))
+    return read
+
+
+def _elasticache_group(caller: Caller, group: dict[str, Any]) -> Read:
+    name = group["ReplicationGroupId"]
+    arn = group.get("ARN") or f"arn:aws:elasticache:{caller.region}:{caller.account}:replicationgroup:{name}"
+    values: dict[str, Any] = {
+        "replication_group_id": name, "arn": arn, "kms_key_id": group.get("KmsKeyId"),
+        "at_rest_encryption_enabled": group.get("AtRestEncryptionEnabled"),
+        "global_replication_group_id": (group.get("GlobalReplicationGroupInfo") or {}).get("GlobalReplicationGroupId")}
+    try:
+        tags = caller.call("ListTagsForResource", "list_tags_for_resource", resource=arn, ResourceName=arn) or {}
+        values["tags"] = _tags(tags.get("TagList"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_elasticache_replication_group", name=name, account=caller.account,
+                      region=caller.region, evidence="elasticache:DescribeReplicationGroups", values=values)
+    return Read(records=[(record, [])])
+
+
+# --- MemoryDB (clusters and the multi-Region clusters they belong to) ---------------------------------------
+
+def memorydb(caller: Caller) -> Read:
+    read = Read()
+    clusters = caller.pages("DescribeClusters", "describe_clusters", "Clusters",
+                            resource_types=("aws_memorydb_cluster",))
+    read.pending += [(_memorydb_cluster, cluster) for cluster in clusters]
+    for group in caller.pages("DescribeMultiRegionClusters", "describe_multi_region_clusters", "MultiRegionClusters",
+                              resource_types=("aws_memorydb_multi_region_cluster",), ShowClusterDetails=True):
+        name = group.get("MultiRegionClusterName")
+        arn = group.get("ARN") or f"arn:aws:memorydb::{caller.account}:multiregioncluster/{name}"
+        # A multi-Region cluster is global (its ARN names no region); its members' records carry their regions.
+        record = resource(arn=arn, resource_type="aws_memorydb_multi_region_cluster", name=str(name),
+                          account=caller.account, region=caller.region,
+                          evidence="memorydb:DescribeMultiRegionClusters",
+                          values={"multi_region_cluster_name": name, "arn": arn})
+        read.records.append((record, []))
+    return read
+
+
+def _memorydb_cluster(caller: Caller, cluster: dict[str, Any]) -> Read:
+    name = cluster["Name"]
+    arn = cluster.get("ARN") or f"arn:aws:memorydb:{caller.region}:{caller.account}:cluster/{name}"
+    values: dict[str, Any] = {"name": name, "arn": arn, "kms_key_arn": cluster.get("KmsKeyId"),
+                              "multi_region_cluster_name": cluster.get("MultiRegionClusterName")}
+    try:
+        values["tags"] = _tags((caller.call("ListTags", "list_tags", resource=arn, ResourceArn=arn) or {})
+                               .get("TagList"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_memorydb_cluster", name=name, account=caller.account,
+                      region=caller.region, evidence="memorydb:DescribeClusters", values=values)
+    return Read(records=[(record, [])])
