@@ -7,8 +7,13 @@ types the live reader reads (S3 buckets, DynamoDB tables, Secrets Manager secret
 region the model resolves for it, with the tags it would carry in AWS (its own tags merged over its provider's
 default_tags; a class the policy map assigns by address is written as the data_class tag, since AWS resources
 have no Terraform address), its KMS key, and for keys their rotation, multi-Region flag and policy. What AWS
-cannot express this way, or the reader does not read yet, is left out and listed in NOT_SEEDED (the sample's
-CKV_DH_102 violation is an AWS Backup copy action; telemetry and Glue tables are not read live yet).
+cannot express this way, or the reader does not read yet, is left out.
+
+AWS Backup plans are created in moto with their rules and copy actions (the sample's CKV_DH_102 violation: a
+copy action to a vault in us-east-1 of what a selection picks by the data_class tag). moto does not implement
+backup selections, so each aws_backup_selection of the model is answered for its plan through
+tests/moto_lacks.py (a botocore before-call handler, as botocore's Stubber answers), as GetBackupSelection would
+return it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import re
 import boto3
 import pytest
 
+import moto_lacks
 from conftest import REPO, build_model
 from data_handling.model.blocks import blocks, string_list
 from data_handling.model.classification import classify
@@ -28,7 +34,8 @@ from data_handling.policy.loader import load
 from test_live_audit import audit, aws, endpoint  # noqa: F401  (fixtures: the moto server, the AWS configuration)
 from test_sample_infra import STACKS, annotated
 
-SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret")
+SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
+                "aws_backup_plan")
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -49,6 +56,7 @@ def _name(resource, attribute: str, fallback: str) -> str:
 def seed_sample(policy) -> dict[str, str]:
     """Create the sample's resources; returns Terraform address -> ARN."""
     arns: dict[str, str] = {}
+    selections.clear()
     for stack in STACKS:
         infra = build_model(stack)
         keys: dict[int, str] = {}
@@ -98,6 +106,8 @@ def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys:
             kms.enable_key_rotation(KeyId=key["KeyId"])
         keys[id(resource)] = key["Arn"]
         return key["Arn"]
+    if resource.type == "aws_backup_plan":
+        return _backup_plan(resource, region, fallback, infra)
     # a Secrets Manager secret, with the key the model resolves for it
     extra = {}
     for setting in key_settings(resource)[0]:
@@ -108,6 +118,38 @@ def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys:
                 extra["KmsKeyId"] = "alias/aws/secretsmanager"
     return boto3.client("secretsmanager", region_name=region).create_secret(
         Name=_name(resource, "name", fallback), SecretString="never read", Tags=tags, **extra)["ARN"]
+
+
+selections: dict[str, list[dict]] = {}  # backup plan ID -> its selections, as GetBackupSelection returns them
+
+
+def _backup_plan(resource, region: str, fallback: str, infra) -> str:
+    rules = [{"RuleName": as_text(rule.get("rule_name")) or "rule",
+              "TargetBackupVaultName": as_text(rule.get("target_vault_name")) or "vault",
+              "CopyActions": [{"DestinationBackupVaultArn": as_text(action.get("destination_vault_arn"))}
+                              for action in blocks(rule, "copy_action")[0]]}
+             for rule in blocks(resource.config, "rule")[0]]
+    created = boto3.client("backup", region_name=region).create_backup_plan(
+        BackupPlan={"BackupPlanName": _name(resource, "name", fallback), "Rules": rules})
+    chosen = selections.setdefault(created["BackupPlanId"], [])
+    for label, selection in infra.referrers(resource):
+        if selection.type == "aws_backup_selection" and label.startswith("plan_id"):
+            tags = [{"ConditionType": as_text(tag.get("type")), "ConditionKey": as_text(tag.get("key")),
+                     "ConditionValue": as_text(tag.get("value"))}
+                    for tag in blocks(selection.config, "selection_tag")[0]]
+            resources = [text for text in string_list(selection.get("resources")) if text.startswith("arn:")]
+            chosen.append({"SelectionName": _name(selection, "name", "selection"), "ListOfTags": tags,
+                           "Resources": resources, "IamRoleArn": "arn:aws:iam::123456789012:role/backup"})
+    return created["BackupPlanArn"]
+
+
+def _answer_selections() -> None:
+    moto_lacks.answers[("backup", "ListBackupSelections")] = lambda params: {"BackupSelectionsList": [
+        {"SelectionId": str(number), "SelectionName": chosen["SelectionName"], "BackupPlanId": params["BackupPlanId"]}
+        for number, chosen in enumerate(selections.get(params["BackupPlanId"], []))]}
+    moto_lacks.answers[("backup", "GetBackupSelection")] = lambda params: {
+        "BackupPlanId": params["BackupPlanId"], "SelectionId": params["SelectionId"],
+        "BackupSelection": selections[params["BackupPlanId"]][int(params["SelectionId"])]}
 
 
 def _rendered(document) -> dict:
@@ -133,6 +175,7 @@ def _rendered(document) -> dict:
 def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path):  # noqa: F811
     policy = load(REPO / "policy_map.yaml").policy
     arns = seed_sample(policy)
+    _answer_selections()
     assert len(arns) >= 20, arns  # the sample's stores really were seeded
     scan_failures = {(check, arns[address]) for stack in STACKS for check, address in annotated(stack)
                      if address in arns}
@@ -140,8 +183,8 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     assert code == 1
     audit_failures = {(r["check_id"], r["resource"]) for r in report["results"]["failed_checks"]}
     assert audit_failures == scan_failures
-    assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_201", "CKV_DH_202",
-                                                      "CKV_DH_204"}
+    assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_201",
+                                                      "CKV_DH_202", "CKV_DH_204"}
     # every annotated violation on a resource of a seeded type was seeded (none was skipped for its region or tags)
     of_seeded_types = {a for stack in STACKS for _, a in annotated(stack) if a.split(".")[-2] in SEEDED_TYPES}
     assert of_seeded_types <= arns.keys(), of_seeded_types - arns.keys()
