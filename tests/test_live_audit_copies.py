@@ -23,7 +23,7 @@ from data_handling.model.live.api import Caller, CallLog
 from data_handling.policy.loader import load
 from data_handling.rules.evaluation import evaluate_model
 from data_handling.rules.registry import RULES
-from test_live_audit import ACCOUNT, CONFIDENTIAL_ACME, POLICY_MAP, _bucket, audit, aws, endpoint, results  # noqa: F401
+from test_live_audit import ACCOUNT, CONFIDENTIAL_ACME, POLICY_MAP, _bucket, audit, aws, endpoint, enforced, results  # noqa: F401  (fixtures: the moto server, the AWS configuration, IAM enforcement)
 
 INTERNAL = [{"Key": "data_class", "Value": "internal"}, {"Key": "tenant", "Value": "acme"}]
 COPY = ("CKV_DH_102",)
@@ -294,3 +294,45 @@ def test_memorydb_multi_region_clusters(tags, result):
     found = _evaluated(read)
     assert {f for f in found[result] if f[0] in COPY} == {("CKV_DH_102", group)}
     assert not {f for f in found["FAILED" if result == "PASSED" else "PASSED"] if f[0] in COPY}
+
+
+# --- fail closed: each new listing denied ---------------------------------------------------------------------
+
+MOTO_DENIED = ("redshift:DescribeClusters", "elasticache:DescribeReplicationGroups", "memorydb:DescribeClusters",
+               "backup:ListBackupPlans")
+STUB_DENIED = (("dlm", "GetLifecyclePolicies"), ("efs", "DescribeReplicationConfigurations"),
+               ("elasticache", "DescribeGlobalReplicationGroups"), ("memorydb", "DescribeMultiRegionClusters"))
+
+
+def test_denied_listings_are_not_verified(enforced, tmp_path, monkeypatch):  # noqa: F811
+    """moto's IAM enforcement denies what the policy lacks; the listings moto lacks are denied by their stubs."""
+    import json
+
+    from conftest import REPO
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    iam = boto3.client("iam", region_name="us-east-1")
+    document = json.loads((REPO / "docs" / "audit-iam-policy.json").read_text())
+    document["Statement"][0]["Action"] = [a for a in document["Statement"][0]["Action"] if a not in MOTO_DENIED] + [
+        "s3:GetBucketReplication"]  # moto's name for s3:GetReplicationConfiguration
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(UserName="auditor", PolicyName="audit", PolicyDocument=json.dumps(document))
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+
+    def denied(service: str, operation: str):
+        def answer(_params):
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, operation)
+        return answer
+
+    for service, operation in STUB_DENIED:
+        moto_lacks.answers[(service, operation)] = denied(service, operation)
+    enforced({"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+    code, report = audit(tmp_path, "--regions", "eu-west-1")
+    assert code == 2
+    reasons = " | ".join(item["reason"] for item in report["unverified"])
+    for action in (*MOTO_DENIED, "dlm:GetLifecyclePolicies", "elasticfilesystem:DescribeReplicationConfiguration",
+                   "elasticache:DescribeGlobalReplicationGroups", "memorydb:DescribeMultiRegionClusters"):
+        assert f"grant {action}" in reasons, action
+    for item in report["unverified"]:
+        if "DescribeReplicationConfigurations" in item["reason"] or "GetLifecyclePolicies" in item["reason"]:
+            assert "CKV_DH_102" in item["checks"], item

@@ -20,6 +20,7 @@ from data_handling.model.live.api import Caller, CallFailed
 from data_handling.model.live.records import LiveResource, resource, unknown
 
 Links = list[tuple[str, str]]  # (attribute, what it names: an ARN, key ID, alias or identifier)
+Lister = Callable[["Caller"], "Read"]
 
 
 @dataclass
@@ -35,6 +36,18 @@ class Read:
         self.records += other.records
         self.pending += other.pending
         self.aliases.update(other.aliases)
+
+
+def each(*listings: Lister) -> Lister:
+    """One reader of a service's listings: one failing (its gap recorded) leaves the others read."""
+    def read_all(caller: Caller) -> Read:
+        read = Read()
+        for listing in listings:
+            with contextlib.suppress(CallFailed):
+                read.add(listing(caller))
+        return read
+    read_all.__name__ = "+".join(listing.__name__ for listing in listings)
+    return read_all
 
 
 def _tags(pairs: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
@@ -143,13 +156,6 @@ def efs_file_systems(caller: Caller) -> Read:
     return read
 
 
-def efs(caller: Caller) -> Read:
-    """File systems and replications: one listing failing leaves the other read."""
-    read = Read()
-    for listing in (efs_file_systems, efs_replications):
-        with contextlib.suppress(CallFailed):  # the gap is recorded
-            read.add(listing(caller))
-    return read
 
 
 # --- Secrets Manager (metadata only: never GetSecretValue) -------------------------------------------------
@@ -545,11 +551,14 @@ def _dlm_policy(caller: Caller, policy_id: str) -> Read:
 
 # --- ElastiCache (replication groups and the global datastores they belong to) ------------------------------
 
-def elasticache(caller: Caller) -> Read:
-    read = Read()
+def elasticache_groups(caller: Caller) -> Read:
     groups = caller.pages("DescribeReplicationGroups", "describe_replication_groups", "ReplicationGroups",
                           resource_types=("aws_elasticache_replication_group",))
-    read.pending += [(_elasticache_group, group) for group in groups]
+    return Read(pending=[(_elasticache_group, group) for group in groups])
+
+
+def elasticache_datastores(caller: Caller) -> Read:
+    read = Read()
     for datastore in caller.pages("DescribeGlobalReplicationGroups", "describe_global_replication_groups",
                                   "GlobalReplicationGroups",
                                   resource_types=("aws_elasticache_global_replication_group",), ShowMemberInfo=True):
@@ -589,11 +598,14 @@ def _elasticache_group(caller: Caller, group: dict[str, Any]) -> Read:
 
 # --- MemoryDB (clusters and the multi-Region clusters they belong to) ---------------------------------------
 
-def memorydb(caller: Caller) -> Read:
-    read = Read()
+def memorydb_clusters(caller: Caller) -> Read:
     clusters = caller.pages("DescribeClusters", "describe_clusters", "Clusters",
                             resource_types=("aws_memorydb_cluster",))
-    read.pending += [(_memorydb_cluster, cluster) for cluster in clusters]
+    return Read(pending=[(_memorydb_cluster, cluster) for cluster in clusters])
+
+
+def memorydb_multi_region(caller: Caller) -> Read:
+    read = Read()
     for group in caller.pages("DescribeMultiRegionClusters", "describe_multi_region_clusters", "MultiRegionClusters",
                               resource_types=("aws_memorydb_multi_region_cluster",), ShowClusterDetails=True):
         name = group.get("MultiRegionClusterName")
@@ -620,3 +632,8 @@ def _memorydb_cluster(caller: Caller, cluster: dict[str, Any]) -> Read:
     record = resource(arn=arn, resource_type="aws_memorydb_cluster", name=name, account=caller.account,
                       region=caller.region, evidence="memorydb:DescribeClusters", values=values)
     return Read(records=[(record, [])])
+
+
+efs = each(efs_file_systems, efs_replications)
+elasticache = each(elasticache_groups, elasticache_datastores)
+memorydb = each(memorydb_clusters, memorydb_multi_region)
