@@ -34,6 +34,10 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "dlm": readers.dlm_policies,
     "elasticache": readers.elasticache,
     "memorydb": readers.memorydb,
+    "logs": readers.log_groups,
+    "ec2": readers.flow_logs,
+    "firehose": readers.firehose_streams,
+    "glue": readers.glue_catalog,
 }
 DEFAULT_WORKERS = 16
 

@@ -637,3 +637,188 @@ def _memorydb_cluster(caller: Caller, cluster: dict[str, Any]) -> Read:
 efs = each(efs_file_systems, efs_replications)
 elasticache = each(elasticache_groups, elasticache_datastores)
 memorydb = each(memorydb_clusters, memorydb_multi_region)
+
+
+# --- Telemetry (CKV_DH_301-303): log groups, subscription filters, data protection policies -----------------
+
+def log_groups(caller: Caller) -> Read:
+    groups = caller.pages("DescribeLogGroups", "describe_log_groups", "logGroups",
+                          resource_types=("aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter"))
+    return Read(pending=[(_log_group, group) for group in groups if group.get("logGroupName")])
+
+
+def _log_group(caller: Caller, group: dict[str, Any]) -> Read:
+    name = str(group["logGroupName"])
+    arn = group.get("logGroupArn") or str(group.get("arn") or "").removesuffix(":*") or \
+        f"arn:aws:logs:{caller.region}:{caller.account}:log-group:{name}"
+    values: dict[str, Any] = {"name": name, "arn": arn, "kms_key_id": group.get("kmsKeyId"),
+                              "retention_in_days": group.get("retentionInDays")}
+    try:
+        values["tags"] = dict((caller.call("ListTagsForResource", "list_tags_for_resource", resource=arn,
+                                           resourceArn=arn) or {}).get("tags") or {})
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    read = Read(records=[(resource(arn=arn, resource_type="aws_cloudwatch_log_group", name=name,
+                                   account=caller.account, region=caller.region, evidence="logs:DescribeLogGroups",
+                                   values=values), [])])
+    filters = caller.pages("DescribeSubscriptionFilters", "describe_subscription_filters", "subscriptionFilters",
+                           resource=arn, resource_types=("aws_cloudwatch_log_subscription_filter",), logGroupName=name)
+    for entry in filters:
+        filter_arn = f"{arn}:subscription-filter:{entry.get('filterName')}"  # filters have no ARN of their own
+        read.records.append((resource(
+            arn=filter_arn, resource_type="aws_cloudwatch_log_subscription_filter", name=str(entry.get("filterName")),
+            account=caller.account, region=caller.region, evidence="logs:DescribeSubscriptionFilters",
+            values={"name": entry.get("filterName"), "log_group_name": name,
+                    "filter_pattern": entry.get("filterPattern"), "destination_arn": entry.get("destinationArn"),
+                    "role_arn": entry.get("roleArn"), "distribution": entry.get("distribution")}),
+            [("log_group_name", arn)]))
+    if filters:  # a data protection policy matters where the group's events flow somewhere
+        try:
+            policy = caller.call("GetDataProtectionPolicy", "get_data_protection_policy", resource=arn,
+                                 resource_types=("aws_cloudwatch_log_subscription_filter",),
+                                 absent=("ResourceNotFoundException",), logGroupIdentifier=name) or {}
+        except CallFailed:
+            policy = {}  # the gap is recorded; no policy in the model: the flow is judged not de-identified
+        if policy.get("policyDocument"):
+            read.records.append((resource(
+                arn=f"{arn}:data-protection-policy", resource_type="aws_cloudwatch_log_data_protection_policy",
+                name=name, account=caller.account, region=caller.region, evidence="logs:GetDataProtectionPolicy",
+                values={"log_group_name": name, "policy_document": policy["policyDocument"]}),
+                [("log_group_name", arn)]))
+    return read
+
+
+# --- VPC flow logs -------------------------------------------------------------------------------------------
+
+def flow_logs(caller: Caller) -> Read:
+    read = Read()
+    for entry in caller.pages("DescribeFlowLogs", "describe_flow_logs", "FlowLogs", resource_types=("aws_flow_log",)):
+        flow_id = str(entry.get("FlowLogId"))
+        arn = f"arn:aws:ec2:{caller.region}:{caller.account}:vpc-flow-log/{flow_id}"
+        target = str(entry.get("ResourceId") or "")
+        attachment = {"vpc-": "vpc_id", "subnet-": "subnet_id", "eni-": "eni_id",
+                      "tgw-attach-": "transit_gateway_attachment_id", "tgw-": "transit_gateway_id"}
+        key = next((attribute for prefix, attribute in attachment.items() if target.startswith(prefix)), "vpc_id")
+        values = {"arn": arn, key: target or None, "log_destination_type": entry.get("LogDestinationType"),
+                  "log_destination": entry.get("LogDestination"), "log_group_name": entry.get("LogGroupName"),
+                  "log_format": entry.get("LogFormat"), "traffic_type": entry.get("TrafficType"),
+                  "tags": _tags(entry.get("Tags"))}
+        read.records.append((resource(arn=arn, resource_type="aws_flow_log", name=flow_id, account=caller.account,
+                                      region=caller.region, evidence="ec2:DescribeFlowLogs", values=values), []))
+    return read
+
+
+# --- Firehose ------------------------------------------------------------------------------------------------
+
+def firehose_streams(caller: Caller) -> Read:
+    names: list[str] = []
+    start: str | None = None
+    while True:  # no botocore paginator: follow ExclusiveStartDeliveryStreamName; a failed page fails the listing
+        page = caller.call("ListDeliveryStreams", "list_delivery_streams",
+                           resource_types=("aws_kinesis_firehose_delivery_stream",), Limit=10000,  # AWS's maximum
+                           **({"ExclusiveStartDeliveryStreamName": start} if start else {})) or {}
+        listed = list(page.get("DeliveryStreamNames") or [])
+        names += listed
+        if not page.get("HasMoreDeliveryStreams") or not listed:
+            break
+        start = listed[-1]
+    return Read(pending=[(_firehose_stream, name) for name in names])
+
+
+def _firehose_stream(caller: Caller, name: str) -> Read:
+    guess = f"arn:aws:firehose:{caller.region}:{caller.account}:deliverystream/{name}"
+    described = (caller.call("DescribeDeliveryStream", "describe_delivery_stream", resource=guess,
+                             resource_types=("aws_kinesis_firehose_delivery_stream",), DeliveryStreamName=name)
+                 or {}).get("DeliveryStreamDescription") or {}
+    arn = described.get("DeliveryStreamARN") or guess
+    values: dict[str, Any] = {"name": name, "arn": arn}
+    for destination in described.get("Destinations") or []:
+        extended = destination.get("ExtendedS3DestinationDescription")
+        if extended:
+            conversion = extended.get("DataFormatConversionConfiguration") or {}
+            schema = conversion.get("SchemaConfiguration") or {}
+            values["destination"] = "extended_s3"
+            values.setdefault("extended_s3_configuration", []).append({
+                "bucket_arn": extended.get("BucketARN"), "prefix": extended.get("Prefix"),
+                "data_format_conversion_configuration": [{
+                    "enabled": conversion.get("Enabled", True), "schema_configuration": [{
+                        "database_name": schema.get("DatabaseName"), "table_name": schema.get("TableName"),
+                        "catalog_id": schema.get("CatalogId")}]}] if schema else None})
+        elif destination.get("S3DestinationDescription"):
+            values["destination"] = "s3"
+            values.setdefault("s3_configuration", []).append(
+                {"bucket_arn": destination["S3DestinationDescription"].get("BucketARN")})
+        for key, block, arn_key, attribute in (
+                ("RedshiftDestinationDescription", "redshift_configuration", "ClusterJDBCURL", "cluster_jdbcurl"),
+                ("AmazonopensearchserviceDestinationDescription", "opensearch_configuration", "DomainARN",
+                 "domain_arn"),
+                ("ElasticsearchDestinationDescription", "elasticsearch_configuration", "DomainARN", "domain_arn"),
+                ("HttpEndpointDestinationDescription", "http_endpoint_configuration", "", "url")):
+            found = destination.get(key)
+            if not found:
+                continue
+            settings: dict[str, Any] = {attribute: found.get(arn_key) if arn_key else
+                                        (found.get("EndpointConfiguration") or {}).get("Url")}
+            if block == "redshift_configuration":
+                settings["data_table_columns"] = (found.get("CopyCommand") or {}).get("DataTableColumns")
+            values["destination"] = block.removesuffix("_configuration")
+            values.setdefault(block, []).append(settings)
+    try:
+        tags = caller.call("ListTagsForDeliveryStream", "list_tags_for_delivery_stream", resource=arn,
+                           DeliveryStreamName=name) or {}  # a stream has at most 50 tags: one page
+        values["tags"] = _tags(tags.get("Tags"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_kinesis_firehose_delivery_stream", name=name,
+                      account=caller.account, region=caller.region, evidence="firehose:ListDeliveryStreams",
+                      values=values)
+    return Read(records=[(record, [])])
+
+
+# --- Glue Data Catalog ---------------------------------------------------------------------------------------
+
+def glue_catalog(caller: Caller) -> Read:
+    databases = caller.pages("GetDatabases", "get_databases", "DatabaseList",
+                             resource_types=("aws_glue_catalog_database", "aws_glue_catalog_table"))
+    return Read(pending=[(_glue_database, database) for database in databases if database.get("Name")])
+
+
+def _glue_tags(caller: Caller, arn: str) -> Any:
+    try:
+        return dict((caller.call("GetTags", "get_tags", resource=arn, ResourceArn=arn) or {}).get("Tags") or {})
+    except CallFailed as failed:
+        return _unknown_tags(failed)
+
+
+def _glue_database(caller: Caller, database: dict[str, Any]) -> Read:
+    name = str(database["Name"])
+    catalog = str(database.get("CatalogId") or caller.account)
+    arn = f"arn:aws:glue:{caller.region}:{catalog}:database/{name}"
+    values = {"name": name, "arn": arn, "catalog_id": catalog, "location_uri": database.get("LocationUri") or None,
+              "tags": _glue_tags(caller, arn)}
+    read = Read(records=[(resource(arn=arn, resource_type="aws_glue_catalog_database", name=name,
+                                   account=caller.account, region=caller.region, evidence="glue:GetDatabases",
+                                   values=values), [])])
+    read.pending += [(_glue_table, (arn, table)) for table in caller.pages(
+        "GetTables", "get_tables", "TableList", resource=arn, resource_types=("aws_glue_catalog_table",),
+        DatabaseName=name, **({"CatalogId": catalog} if database.get("CatalogId") else {}))]
+    return read
+
+
+def _glue_table(caller: Caller, item: tuple[str, dict[str, Any]]) -> Read:
+    database_arn, table = item
+    name, database = str(table.get("Name")), str(table.get("DatabaseName"))
+    catalog = str(table.get("CatalogId") or caller.account)
+    arn = f"arn:aws:glue:{caller.region}:{catalog}:table/{database}/{name}"
+    storage = table.get("StorageDescriptor") or {}
+
+    def columns(listed: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return [{"name": c.get("Name"), "type": c.get("Type")} for c in listed or []] or None
+
+    values = {"name": name, "arn": arn, "database_name": database, "catalog_id": catalog,
+              "table_type": table.get("TableType"), "tags": _glue_tags(caller, arn),
+              "storage_descriptor": [{"location": storage.get("Location"), "columns": columns(storage.get("Columns"))}],
+              "partition_keys": columns(table.get("PartitionKeys"))}
+    record = resource(arn=arn, resource_type="aws_glue_catalog_table", name=name, account=caller.account,
+                      region=caller.region, evidence="glue:GetTables", values=values)
+    return Read(records=[(record, [("database_name", database_arn)])])
