@@ -353,9 +353,15 @@ def test_the_audit_calls_only_what_the_iam_policy_grants(aws):
 def test_every_region_is_read_once_per_service(aws):
     estate = read_estate([boto3.Session()], ["eu-west-1", "us-east-1"])
     for listing in (("dynamodb", "ListTables"), ("kms", "ListKeys"), ("secretsmanager", "ListSecrets"),
-                    ("rds", "DescribeDBInstances")):
+                    ("rds", "DescribeDBInstances"), ("backup", "ListBackupPlans"), ("redshift", "DescribeClusters"),
+                    ("elasticache", "DescribeReplicationGroups"), ("elasticache", "DescribeGlobalReplicationGroups"),
+                    ("memorydb", "DescribeClusters"), ("memorydb", "DescribeMultiRegionClusters"),
+                    ("efs", "DescribeReplicationConfigurations"), ("dlm", "GetLifecyclePolicies"),
+                    ("logs", "DescribeLogGroups"), ("ec2", "DescribeFlowLogs"), ("firehose", "ListDeliveryStreams"),
+                    ("glue", "GetDatabases")):
         assert estate.log.calls.count(listing) == 2, listing
     assert estate.log.calls.count(("s3", "ListBuckets")) == 1
+    assert estate.log.calls.count(("s3control", "ListMultiRegionAccessPoints")) == 1  # account-wide
 
 
 # --- regions --------------------------------------------------------------------------------------------

@@ -336,3 +336,17 @@ def test_denied_listings_are_not_verified(enforced, tmp_path, monkeypatch):  # n
     for item in report["unverified"]:
         if "DescribeReplicationConfigurations" in item["reason"] or "GetLifecyclePolicies" in item["reason"]:
             assert "CKV_DH_102" in item["checks"], item
+
+
+def test_multi_region_access_points_are_listed_past_one_page():
+    """No botocore paginator: the reader follows NextToken; moto answers in one page, so the pages are Stubber's."""
+    from data_handling.model.live.readers import s3_multi_region_access_points
+
+    client = boto3.client("s3control", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        stub.add_response("list_multi_region_access_points", {"AccessPoints": [{"Name": "a", "Alias": "a.mrap"}],
+                                                              "NextToken": "t"}, {"AccountId": ACCOUNT})
+        stub.add_response("list_multi_region_access_points", {"AccessPoints": [{"Name": "b", "Alias": "b.mrap"}]},
+                          {"AccountId": ACCOUNT, "NextToken": "t"})
+        read = s3_multi_region_access_points(Caller(client, ACCOUNT, "us-west-2", CallLog()))
+    assert [record.name for record, _ in read.records] == ["a", "b"]
