@@ -13,7 +13,10 @@ AWS Backup plans are created in moto with their rules and copy actions (the samp
 copy action to a vault in us-east-1 of what a selection picks by the data_class tag). moto does not implement
 backup selections, so each aws_backup_selection of the model is answered for its plan through
 tests/moto_lacks.py (a botocore before-call handler, as botocore's Stubber answers), as GetBackupSelection would
-return it.
+return it. VPC flow logs are created on a VPC of their own with the model's destination and format (the sample's
+CKV_DH_303 flow log to the central bucket). Not seeded yet: log groups, subscription filters and data protection
+policies, Firehose streams and Glue tables (the central account's side of the sample), API Gateway stages and
+EventBridge targets (not read live).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from test_live_audit import audit, aws, endpoint  # noqa: F401  (fixtures: the m
 from test_sample_infra import STACKS, annotated
 
 SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
-                "aws_backup_plan")
+                "aws_backup_plan", "aws_flow_log")
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -57,12 +60,16 @@ def seed_sample(policy) -> dict[str, str]:
     """Create the sample's resources; returns Terraform address -> ARN."""
     arns: dict[str, str] = {}
     selections.clear()
+    later: list = []  # flow logs, once every stack's buckets exist (moto checks an S3 destination exists)
     for stack in STACKS:
         infra = build_model(stack)
         keys: dict[int, str] = {}
         ordered = sorted((r for r in infra.resources if r.type in SEEDED_TYPES),
                          key=lambda r: r.type != "aws_kms_key")  # keys first: the vaults name them
+        later += [(resource, infra) for resource in ordered if resource.type == "aws_flow_log"]
         for resource in ordered:
+            if resource.type == "aws_flow_log":
+                continue
             region = infra.region_of(resource)
             tags = _tags(resource, infra)
             if not isinstance(region, Known) or region.value not in REGIONS or tags is None:
@@ -75,7 +82,30 @@ def seed_sample(policy) -> dict[str, str]:
             fallback = f"{stack.name}-{resource.name}".lower().replace("_", "-")
             arn = _create(resource, region.value, pairs, fallback, infra, keys)
             arns[resource.address] = arn
+    for resource, infra in later:
+        region = infra.region_of(resource)
+        if isinstance(region, Known) and region.value in REGIONS:
+            arns[resource.address] = _flow_log(resource, region.value, arns)
     return arns
+
+
+def _flow_log(resource, region: str, arns: dict[str, str]) -> str:
+    """A flow log of a VPC of its own, to the destination the model resolves. moto refuses a key prefix in an S3
+    destination (it looks the whole path up as a bucket), so an S3 destination is given as its bucket's ARN."""
+    ec2 = boto3.client("ec2", region_name=region)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    destination_type = as_text(resource.get("log_destination_type")) or "cloud-watch-logs"
+    referenced = [arns[target.address] for label, target in resource.references
+                  if label == "log_destination" and target.address in arns]
+    destination = referenced[0] if referenced else as_text(resource.get("log_destination")) or ""
+    if destination_type == "s3":
+        destination = "arn:aws:s3:::" + destination.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    log_format = as_text(resource.get("log_format"))
+    [flow_id] = ec2.create_flow_logs(
+        ResourceIds=[vpc], ResourceType="VPC", TrafficType=as_text(resource.get("traffic_type")) or "ALL",
+        LogDestinationType=destination_type, LogDestination=destination,
+        **({"LogFormat": log_format} if log_format else {}))["FlowLogIds"]
+    return f"arn:aws:ec2:{region}:123456789012:vpc-flow-log/{flow_id}"
 
 
 def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys: dict[int, str]) -> str:
@@ -184,7 +214,7 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     audit_failures = {(r["check_id"], r["resource"]) for r in report["results"]["failed_checks"]}
     assert audit_failures == scan_failures
     assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_201",
-                                                      "CKV_DH_202", "CKV_DH_204"}
+                                                      "CKV_DH_202", "CKV_DH_204", "CKV_DH_303"}
     # every annotated violation on a resource of a seeded type was seeded (none was skipped for its region or tags)
     of_seeded_types = {a for stack in STACKS for _, a in annotated(stack) if a.split(".")[-2] in SEEDED_TYPES}
     assert of_seeded_types <= arns.keys(), of_seeded_types - arns.keys()
