@@ -14,13 +14,18 @@ copy action to a vault in us-east-1 of what a selection picks by the data_class 
 backup selections, so each aws_backup_selection of the model is answered for its plan through
 tests/moto_lacks.py (a botocore before-call handler, as botocore's Stubber answers), as GetBackupSelection would
 return it. VPC flow logs are created on a VPC of their own with the model's destination and format (the sample's
-CKV_DH_303 flow log to the central bucket). Not seeded yet: log groups, subscription filters and data protection
-policies, Firehose streams and Glue tables (the central account's side of the sample), API Gateway stages and
-EventBridge targets (not read live).
+CKV_DH_303 flow log to the central bucket). Log groups are created with their tags, and subscription filters
+with the model's destination (moto checks a CloudWatch Logs destination as a log group of the destination's
+account, so one is created there; the audit does not read that account); moto has no GetDataProtectionPolicy, so
+each aws_cloudwatch_log_data_protection_policy's document is answered for its log group through moto_lacks (the
+sample's CKV_DH_303 filter whose policy only audits fails; the de-identified one passes). Not seeded yet: Firehose
+streams and Glue tables (the central account's side of the sample), API Gateway stages and EventBridge targets
+(not read live).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
@@ -38,7 +43,9 @@ from test_live_audit import audit, aws, endpoint  # noqa: F401  (fixtures: the m
 from test_sample_infra import STACKS, annotated
 
 SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
-                "aws_backup_plan", "aws_flow_log")
+                "aws_backup_plan", "aws_flow_log", "aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter",
+                "aws_cloudwatch_log_data_protection_policy")
+LATER = ("aws_flow_log", "aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_data_protection_policy")
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -60,15 +67,16 @@ def seed_sample(policy) -> dict[str, str]:
     """Create the sample's resources; returns Terraform address -> ARN."""
     arns: dict[str, str] = {}
     selections.clear()
+    protections.clear()
     later: list = []  # flow logs, once every stack's buckets exist (moto checks an S3 destination exists)
     for stack in STACKS:
         infra = build_model(stack)
         keys: dict[int, str] = {}
         ordered = sorted((r for r in infra.resources if r.type in SEEDED_TYPES),
                          key=lambda r: r.type != "aws_kms_key")  # keys first: the vaults name them
-        later += [(resource, infra) for resource in ordered if resource.type == "aws_flow_log"]
+        later += [(resource, infra) for resource in ordered if resource.type in LATER]
         for resource in ordered:
-            if resource.type == "aws_flow_log":
+            if resource.type in LATER:
                 continue
             region = infra.region_of(resource)
             tags = _tags(resource, infra)
@@ -84,9 +92,41 @@ def seed_sample(policy) -> dict[str, str]:
             arns[resource.address] = arn
     for resource, infra in later:
         region = infra.region_of(resource)
-        if isinstance(region, Known) and region.value in REGIONS:
+        if not isinstance(region, Known) or region.value not in REGIONS:
+            continue
+        if resource.type == "aws_flow_log":
             arns[resource.address] = _flow_log(resource, region.value, arns)
+        elif resource.type == "aws_cloudwatch_log_subscription_filter":
+            arns[resource.address] = _subscription_filter(resource, region.value)
+        else:  # moto has no GetDataProtectionPolicy: answered from here (_answer_selections)
+            document = resource.get("policy_document")
+            protections[as_text(resource.get("log_group_name")) or ""] = \
+                document if isinstance(document, str) else json.dumps(unwrap(document))
     return arns
+
+
+protections: dict[str, str] = {}  # log group name -> its data protection policy document
+
+
+def _subscription_filter(resource, region: str) -> str:
+    """The filter to the destination the model resolves. moto checks a CloudWatch Logs destination as a log group
+    of the destination's account: one is created there (an account the audit does not read)."""
+    destination = as_text(resource.get("destination_arn")) or ""
+    group = as_text(resource.get("log_group_name")) or ""
+    parts = destination.split(":")
+    if parts[2:3] == ["logs"] and len(parts) >= 7:
+        credentials = boto3.client("sts", region_name=region).assume_role(
+            RoleArn=f"arn:aws:iam::{parts[4]}:role/seed", RoleSessionName="seed")["Credentials"]
+        theirs = boto3.client("logs", region_name=parts[3], aws_access_key_id=credentials["AccessKeyId"],
+                              aws_secret_access_key=credentials["SecretAccessKey"],
+                              aws_session_token=credentials["SessionToken"])
+        with contextlib.suppress(theirs.exceptions.ResourceAlreadyExistsException):
+            theirs.create_log_group(logGroupName=parts[6])
+    name = _name(resource, "name", "filter")
+    boto3.client("logs", region_name=region).put_subscription_filter(
+        logGroupName=group, filterName=name, filterPattern=as_text(resource.get("filter_pattern")) or "",
+        destinationArn=destination)
+    return f"arn:aws:logs:{region}:123456789012:log-group:{group}:subscription-filter:{name}"
 
 
 def _flow_log(resource, region: str, arns: dict[str, str]) -> str:
@@ -138,6 +178,11 @@ def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys:
         return key["Arn"]
     if resource.type == "aws_backup_plan":
         return _backup_plan(resource, region, fallback, infra)
+    if resource.type == "aws_cloudwatch_log_group":
+        name = _name(resource, "name", fallback)
+        boto3.client("logs", region_name=region).create_log_group(
+            logGroupName=name, **({"tags": {t["Key"]: t["Value"] for t in tags}} if tags else {}))
+        return f"arn:aws:logs:{region}:123456789012:log-group:{name}"
     # a Secrets Manager secret, with the key the model resolves for it
     extra = {}
     for setting in key_settings(resource)[0]:
@@ -177,6 +222,10 @@ def _answer_selections() -> None:
     moto_lacks.answers[("backup", "ListBackupSelections")] = lambda params: {"BackupSelectionsList": [
         {"SelectionId": str(number), "SelectionName": chosen["SelectionName"], "BackupPlanId": params["BackupPlanId"]}
         for number, chosen in enumerate(selections.get(params["BackupPlanId"], []))]}
+    moto_lacks.answers[("logs", "GetDataProtectionPolicy")] = lambda params: {
+        "logGroupIdentifier": params["logGroupIdentifier"],
+        **({"policyDocument": protections[params["logGroupIdentifier"]]}
+           if params["logGroupIdentifier"] in protections else {})}
     moto_lacks.answers[("backup", "GetBackupSelection")] = lambda params: {
         "BackupPlanId": params["BackupPlanId"], "SelectionId": params["SelectionId"],
         "BackupSelection": selections[params["BackupPlanId"]][int(params["SelectionId"])]}
@@ -215,6 +264,10 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     assert audit_failures == scan_failures
     assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_201",
                                                       "CKV_DH_202", "CKV_DH_204", "CKV_DH_303"}
+    # de-identified at source by its log group's data protection policy (GetDataProtectionPolicy, stubbed)
+    passed = {(r["check_id"], r["resource"]) for r in report["results"]["passed_checks"]}
+    assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.storefront_to_central"]) in passed
+    assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.audit_to_central"]) in audit_failures
     # every annotated violation on a resource of a seeded type was seeded (none was skipped for its region or tags)
     of_seeded_types = {a for stack in STACKS for _, a in annotated(stack) if a.split(".")[-2] in SEEDED_TYPES}
     assert of_seeded_types <= arns.keys(), of_seeded_types - arns.keys()
