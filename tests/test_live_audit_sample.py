@@ -18,9 +18,12 @@ CKV_DH_303 flow log to the central bucket). Log groups are created with their ta
 with the model's destination (moto checks a CloudWatch Logs destination as a log group of the destination's
 account, so one is created there; the audit does not read that account); moto has no GetDataProtectionPolicy, so
 each aws_cloudwatch_log_data_protection_policy's document is answered for its log group through moto_lacks (the
-sample's CKV_DH_303 filter whose policy only audits fails; the de-identified one passes). Not seeded yet: Firehose
-streams and Glue tables (the central account's side of the sample), API Gateway stages and EventBridge targets
-(not read live).
+sample's CKV_DH_303 filter whose policy only audits fails; the de-identified one passes). Glue databases and tables
+are created with their location, columns, partition keys and tags (the sample's CKV_DH_302 webhook table and
+CKV_DH_203 card table). Every stack is seeded into moto's one account, the central one included: what makes the
+central side central here is the bucket name and the database location (the scan may also see its
+account). Not seeded yet: Firehose
+streams; API Gateway stages, EventBridge targets and metric filters (not read live).
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ from test_sample_infra import STACKS, annotated
 
 SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
                 "aws_backup_plan", "aws_flow_log", "aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter",
-                "aws_cloudwatch_log_data_protection_policy")
-LATER = ("aws_flow_log", "aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_data_protection_policy")
+                "aws_cloudwatch_log_data_protection_policy", "aws_glue_catalog_database", "aws_glue_catalog_table")
+# created once every stack's stores exist: they name buckets, log groups and databases
+LATER = ("aws_glue_catalog_table", "aws_flow_log", "aws_cloudwatch_log_subscription_filter",
+         "aws_cloudwatch_log_data_protection_policy")
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -96,6 +101,8 @@ def seed_sample(policy) -> dict[str, str]:
             continue
         if resource.type == "aws_flow_log":
             arns[resource.address] = _flow_log(resource, region.value, arns)
+        elif resource.type == "aws_glue_catalog_table":
+            arns[resource.address] = _glue_table(resource, region.value, _tags(resource, infra) or {})
         elif resource.type == "aws_cloudwatch_log_subscription_filter":
             arns[resource.address] = _subscription_filter(resource, region.value)
         else:  # moto has no GetDataProtectionPolicy: answered from here (_answer_selections)
@@ -106,6 +113,25 @@ def seed_sample(policy) -> dict[str, str]:
 
 
 protections: dict[str, str] = {}  # log group name -> its data protection policy document
+
+
+def _columns(blocks_found) -> list[dict]:
+    return [{"Name": as_text(c.get("name")), "Type": as_text(c.get("type")) or "string"} for c in blocks_found]
+
+
+def _glue_table(resource, region: str, tags: dict[str, str]) -> str:
+    database, name = as_text(resource.get("database_name")), _name(resource, "name", "table")
+    storage = (blocks(resource.config, "storage_descriptor")[0] or [{}])[0]
+    glue = boto3.client("glue", region_name=region)
+    glue.create_table(DatabaseName=database, TableInput={
+        "Name": name, "TableType": as_text(resource.get("table_type")) or "EXTERNAL_TABLE",
+        "StorageDescriptor": {"Location": as_text(storage.get("location")) or "",
+                              "Columns": _columns(blocks(storage, "columns")[0])},
+        "PartitionKeys": _columns(blocks(resource.config, "partition_keys")[0])})
+    arn = f"arn:aws:glue:{region}:123456789012:table/{database}/{name}"
+    if tags:
+        glue.tag_resource(ResourceArn=arn, TagsToAdd=tags)
+    return arn
 
 
 def _subscription_filter(resource, region: str) -> str:
@@ -178,6 +204,13 @@ def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys:
         return key["Arn"]
     if resource.type == "aws_backup_plan":
         return _backup_plan(resource, region, fallback, infra)
+    if resource.type == "aws_glue_catalog_database":
+        name = _name(resource, "name", fallback)
+        location = as_text(resource.get("location_uri"))
+        boto3.client("glue", region_name=region).create_database(
+            DatabaseInput={"Name": name, **({"LocationUri": location} if location else {})},
+            **({"Tags": {t["Key"]: t["Value"] for t in tags}} if tags else {}))
+        return f"arn:aws:glue:{region}:123456789012:database/{name}"
     if resource.type == "aws_cloudwatch_log_group":
         name = _name(resource, "name", fallback)
         boto3.client("logs", region_name=region).create_log_group(
@@ -263,11 +296,15 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     audit_failures = {(r["check_id"], r["resource"]) for r in report["results"]["failed_checks"]}
     assert audit_failures == scan_failures
     assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_201",
-                                                      "CKV_DH_202", "CKV_DH_204", "CKV_DH_303"}
+                                                      "CKV_DH_202", "CKV_DH_203", "CKV_DH_204", "CKV_DH_302",
+                                                      "CKV_DH_303"}
     # de-identified at source by its log group's data protection policy (GetDataProtectionPolicy, stubbed)
     passed = {(r["check_id"], r["resource"]) for r in report["results"]["passed_checks"]}
     assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.storefront_to_central"]) in passed
     assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.audit_to_central"]) in audit_failures
+    # a central Glue table of approved columns (its database's location is the central bucket)
+    assert {("CKV_DH_301", arns["aws_glue_catalog_table.requests"]),
+            ("CKV_DH_302", arns["aws_glue_catalog_table.requests"])} <= passed
     # every annotated violation on a resource of a seeded type was seeded (none was skipped for its region or tags)
     of_seeded_types = {a for stack in STACKS for _, a in annotated(stack) if a.split(".")[-2] in SEEDED_TYPES}
     assert of_seeded_types <= arns.keys(), of_seeded_types - arns.keys()
