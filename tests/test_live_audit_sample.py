@@ -22,8 +22,8 @@ sample's CKV_DH_303 filter whose policy only audits fails; the de-identified one
 are created with their location, columns, partition keys and tags (the sample's CKV_DH_302 webhook table and
 CKV_DH_203 card table). Every stack is seeded into moto's one account, the central one included: what makes the
 central side central here is the bucket name and the database location (the scan may also see its
-account). Not seeded yet: Firehose
-streams; API Gateway stages, EventBridge targets and metric filters (not read live).
+account). Firehose streams are created with their extended S3 destination and format conversion table. Not seeded:
+API Gateway stages, EventBridge targets and metric filters (not read live).
 """
 
 from __future__ import annotations
@@ -47,10 +47,11 @@ from test_sample_infra import STACKS, annotated
 
 SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
                 "aws_backup_plan", "aws_flow_log", "aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter",
-                "aws_cloudwatch_log_data_protection_policy", "aws_glue_catalog_database", "aws_glue_catalog_table")
+                "aws_cloudwatch_log_data_protection_policy", "aws_glue_catalog_database", "aws_glue_catalog_table",
+                "aws_kinesis_firehose_delivery_stream")
 # created once every stack's stores exist: they name buckets, log groups and databases
-LATER = ("aws_glue_catalog_table", "aws_flow_log", "aws_cloudwatch_log_subscription_filter",
-         "aws_cloudwatch_log_data_protection_policy")
+LATER = ("aws_glue_catalog_table", "aws_kinesis_firehose_delivery_stream", "aws_flow_log",
+         "aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_data_protection_policy")
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -103,6 +104,8 @@ def seed_sample(policy) -> dict[str, str]:
             arns[resource.address] = _flow_log(resource, region.value, arns)
         elif resource.type == "aws_glue_catalog_table":
             arns[resource.address] = _glue_table(resource, region.value, _tags(resource, infra) or {})
+        elif resource.type == "aws_kinesis_firehose_delivery_stream":
+            arns[resource.address] = _firehose(resource, region.value, _tags(resource, infra) or {}, arns)
         elif resource.type == "aws_cloudwatch_log_subscription_filter":
             arns[resource.address] = _subscription_filter(resource, region.value)
         else:  # moto has no GetDataProtectionPolicy: answered from here (_answer_selections)
@@ -117,6 +120,28 @@ protections: dict[str, str] = {}  # log group name -> its data protection policy
 
 def _columns(blocks_found) -> list[dict]:
     return [{"Name": as_text(c.get("name")), "Type": as_text(c.get("type")) or "string"} for c in blocks_found]
+
+
+def _firehose(resource, region: str, tags: dict[str, str], arns: dict[str, str]) -> str:
+    """An extended S3 stream to the bucket the model resolves, with its format conversion's Glue table."""
+    [settings] = blocks(resource.config, "extended_s3_configuration")[0]
+    buckets = [arns[target.address] for label, target in resource.references
+               if label.startswith("extended_s3_configuration") and target.type == "aws_s3_bucket"
+               and target.address in arns]
+    role = "arn:aws:iam::123456789012:role/firehose"
+    destination: dict = {"RoleARN": role, "BucketARN": buckets[0] if buckets else as_text(settings.get("bucket_arn")),
+                         "Prefix": as_text(settings.get("prefix")) or ""}
+    for conversion in blocks(settings, "data_format_conversion_configuration")[0]:
+        for schema in blocks(conversion, "schema_configuration")[0]:
+            destination["DataFormatConversionConfiguration"] = {
+                "Enabled": True, "SchemaConfiguration": {"DatabaseName": as_text(schema.get("database_name")),
+                                                         "TableName": as_text(schema.get("table_name")),
+                                                         "RoleARN": role},
+                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}}}
+    return boto3.client("firehose", region_name=region).create_delivery_stream(
+        DeliveryStreamName=_name(resource, "name", "stream"), ExtendedS3DestinationConfiguration=destination,
+        **({"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}))["DeliveryStreamARN"]
 
 
 def _glue_table(resource, region: str, tags: dict[str, str]) -> str:
@@ -305,6 +330,9 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     # a central Glue table of approved columns (its database's location is the central bucket)
     assert {("CKV_DH_301", arns["aws_glue_catalog_table.requests"]),
             ("CKV_DH_302", arns["aws_glue_catalog_table.requests"])} <= passed
+    # a central stream whose format conversion names that table: its fields are listed and approved
+    assert {("CKV_DH_301", arns["aws_kinesis_firehose_delivery_stream.requests"]),
+            ("CKV_DH_302", arns["aws_kinesis_firehose_delivery_stream.requests"])} <= passed
     # every annotated violation on a resource of a seeded type was seeded (none was skipped for its region or tags)
     of_seeded_types = {a for stack in STACKS for _, a in annotated(stack) if a.split(".")[-2] in SEEDED_TYPES}
     assert of_seeded_types <= arns.keys(), of_seeded_types - arns.keys()
