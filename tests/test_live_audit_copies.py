@@ -213,6 +213,20 @@ def test_elasticache_global_datastores_across_regions(tmp_path):
     assert "acme-cache-us" in finding["details"][0] and "us-east-1" in finding["details"][0]
 
 
+def test_a_datastore_member_in_a_region_not_audited_is_not_verified(tmp_path):
+    """The datastore's secondary is in us-west-2, which is not audited: the copy is not taken as one region's."""
+    _replication_group("acme-cache", "eu-west-1", CONFIDENTIAL_ACME, "ldgnf-acme-cache")
+    _datastores({"ldgnf-acme-cache": [("acme-cache", "eu-west-1", "PRIMARY"), ("acme-cache-w2", "us-west-2",
+                                                                           "SECONDARY")]})
+    code, report = audit(tmp_path)
+    assert code == 2
+    cache = f"arn:aws:elasticache::{ACCOUNT}:globalreplicationgroup:ldgnf-acme-cache"
+    [gap] = report["unverified"]
+    assert gap["scope"] == cache and "CKV_DH_102" in gap["checks"]
+    assert f"arn:aws:elasticache:us-west-2:{ACCOUNT}:replicationgroup:acme-cache-w2" in gap["reason"]
+    assert "us-west-2, which this audit does not read" in gap["reason"]
+
+
 # --- DLM ----------------------------------------------------------------------------------------------------
 
 def _dlm(policies: dict[str, tuple[str, str]]) -> dict[str, str]:

@@ -575,7 +575,11 @@ def elasticache_datastores(caller: Caller) -> Read:
         record = resource(arn=arn, resource_type="aws_elasticache_global_replication_group", name=str(identifier),
                           account=caller.account, region=region,
                           evidence="elasticache:DescribeGlobalReplicationGroups", values=values)
-        read.records.append((record, [("primary_replication_group_id", primary_arn)] if primary_arn else []))
+        links: Links = [("primary_replication_group_id", primary_arn)] if primary_arn else []
+        links += [("__seen_member__", f"arn:aws:elasticache:{m['ReplicationGroupRegion']}:{caller.account}:"
+                   f"replicationgroup:{m['ReplicationGroupId']}") for m in members
+                  if m.get("ReplicationGroupRegion") and m.get("ReplicationGroupId")]
+        read.records.append((record, links))
     return read
 
 
@@ -615,7 +619,8 @@ def memorydb_multi_region(caller: Caller) -> Read:
                           account=caller.account, region=caller.region,
                           evidence="memorydb:DescribeMultiRegionClusters",
                           values={"multi_region_cluster_name": name, "arn": arn})
-        read.records.append((record, []))
+        read.records.append((record, [("__seen_member__", c["ARN"]) for c in group.get("Clusters") or []
+                                      if c.get("ARN")]))
     return read
 
 
