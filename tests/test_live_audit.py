@@ -2,7 +2,9 @@
 boto3 reaches through AWS_ENDPOINT_URL, with dummy credentials and no internet.
 
 moto does not implement DynamoDB global-table replicas (UpdateTable ReplicaUpdates is accepted and ignored, so
-DescribeTable never lists one): that path is tested with botocore's Stubber (test_dynamodb_replicas_...).
+DescribeTable never lists one): that path is tested with botocore's Stubber (test_dynamodb_replicas_...). The calls
+of the later readers that moto does not implement at all are answered by tests/moto_lacks.py (the `aws` fixture
+installs it), as an account that has none of them.
 """
 
 from __future__ import annotations
