@@ -79,6 +79,10 @@ def main() -> int:
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    sys.path.insert(0, str(REPO / "tests"))
+    import moto_lacks  # the calls moto does not implement, answered as an account with none (see the module)
+
+    moto_lacks.install()
     os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench",
                       AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=regions[0],
                       AWS_EC2_METADATA_DISABLED="true")

@@ -7,18 +7,35 @@ types the live reader reads (S3 buckets, DynamoDB tables, Secrets Manager secret
 region the model resolves for it, with the tags it would carry in AWS (its own tags merged over its provider's
 default_tags; a class the policy map assigns by address is written as the data_class tag, since AWS resources
 have no Terraform address), its KMS key, and for keys their rotation, multi-Region flag and policy. What AWS
-cannot express this way, or the reader does not read yet, is left out and listed in NOT_SEEDED (the sample's
-CKV_DH_102 violation is an AWS Backup copy action; telemetry and Glue tables are not read live yet).
+cannot express this way, or the reader does not read yet, is left out.
+
+AWS Backup plans are created in moto with their rules and copy actions (the sample's CKV_DH_102 violation: a
+copy action to a vault in us-east-1 of what a selection picks by the data_class tag). moto does not implement
+backup selections, so each aws_backup_selection of the model is answered for its plan through
+tests/moto_lacks.py (a botocore before-call handler, as botocore's Stubber answers), as GetBackupSelection would
+return it. VPC flow logs are created on a VPC of their own with the model's destination and format (the sample's
+CKV_DH_303 flow log to the central bucket). Log groups are created with their tags, and subscription filters
+with the model's destination (moto checks a CloudWatch Logs destination as a log group of the destination's
+account, so one is created there; the audit does not read that account); moto has no GetDataProtectionPolicy, so
+each aws_cloudwatch_log_data_protection_policy's document is answered for its log group through moto_lacks (the
+sample's CKV_DH_303 filter whose policy only audits fails; the de-identified one passes). Glue databases and tables
+are created with their location, columns, partition keys and tags (the sample's CKV_DH_302 webhook table and
+CKV_DH_203 card table). Every stack is seeded into moto's one account, the central one included: what makes the
+central side central here is the bucket name and the database location (the scan may also see its
+account). Firehose streams are created with their extended S3 destination and format conversion table. Not seeded:
+API Gateway stages, EventBridge targets and metric filters (not read live).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
 import boto3
 import pytest
 
+import moto_lacks
 from conftest import REPO, build_model
 from data_handling.model.blocks import blocks, string_list
 from data_handling.model.classification import classify
@@ -28,7 +45,13 @@ from data_handling.policy.loader import load
 from test_live_audit import audit, aws, endpoint  # noqa: F401  (fixtures: the moto server, the AWS configuration)
 from test_sample_infra import STACKS, annotated
 
-SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret")
+SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
+                "aws_backup_plan", "aws_flow_log", "aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter",
+                "aws_cloudwatch_log_data_protection_policy", "aws_glue_catalog_database", "aws_glue_catalog_table",
+                "aws_kinesis_firehose_delivery_stream")
+# created once every stack's stores exist: they name buckets, log groups and databases
+LATER = ("aws_glue_catalog_table", "aws_kinesis_firehose_delivery_stream", "aws_flow_log",
+         "aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_data_protection_policy")
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -49,12 +72,18 @@ def _name(resource, attribute: str, fallback: str) -> str:
 def seed_sample(policy) -> dict[str, str]:
     """Create the sample's resources; returns Terraform address -> ARN."""
     arns: dict[str, str] = {}
+    selections.clear()
+    protections.clear()
+    later: list = []  # flow logs, once every stack's buckets exist (moto checks an S3 destination exists)
     for stack in STACKS:
         infra = build_model(stack)
         keys: dict[int, str] = {}
         ordered = sorted((r for r in infra.resources if r.type in SEEDED_TYPES),
                          key=lambda r: r.type != "aws_kms_key")  # keys first: the vaults name them
+        later += [(resource, infra) for resource in ordered if resource.type in LATER]
         for resource in ordered:
+            if resource.type in LATER:
+                continue
             region = infra.region_of(resource)
             tags = _tags(resource, infra)
             if not isinstance(region, Known) or region.value not in REGIONS or tags is None:
@@ -67,7 +96,107 @@ def seed_sample(policy) -> dict[str, str]:
             fallback = f"{stack.name}-{resource.name}".lower().replace("_", "-")
             arn = _create(resource, region.value, pairs, fallback, infra, keys)
             arns[resource.address] = arn
+    for resource, infra in later:
+        region = infra.region_of(resource)
+        if not isinstance(region, Known) or region.value not in REGIONS:
+            continue
+        if resource.type == "aws_flow_log":
+            arns[resource.address] = _flow_log(resource, region.value, arns)
+        elif resource.type == "aws_glue_catalog_table":
+            arns[resource.address] = _glue_table(resource, region.value, _tags(resource, infra) or {})
+        elif resource.type == "aws_kinesis_firehose_delivery_stream":
+            arns[resource.address] = _firehose(resource, region.value, _tags(resource, infra) or {}, arns)
+        elif resource.type == "aws_cloudwatch_log_subscription_filter":
+            arns[resource.address] = _subscription_filter(resource, region.value)
+        else:  # moto has no GetDataProtectionPolicy: answered from here (_answer_selections)
+            document = resource.get("policy_document")
+            protections[as_text(resource.get("log_group_name")) or ""] = \
+                document if isinstance(document, str) else json.dumps(unwrap(document))
     return arns
+
+
+protections: dict[str, str] = {}  # log group name -> its data protection policy document
+
+
+def _columns(blocks_found) -> list[dict]:
+    return [{"Name": as_text(c.get("name")), "Type": as_text(c.get("type")) or "string"} for c in blocks_found]
+
+
+def _firehose(resource, region: str, tags: dict[str, str], arns: dict[str, str]) -> str:
+    """An extended S3 stream to the bucket the model resolves, with its format conversion's Glue table."""
+    [settings] = blocks(resource.config, "extended_s3_configuration")[0]
+    buckets = [arns[target.address] for label, target in resource.references
+               if label.startswith("extended_s3_configuration") and target.type == "aws_s3_bucket"
+               and target.address in arns]
+    role = "arn:aws:iam::123456789012:role/firehose"
+    destination: dict = {"RoleARN": role, "BucketARN": buckets[0] if buckets else as_text(settings.get("bucket_arn")),
+                         "Prefix": as_text(settings.get("prefix")) or ""}
+    for conversion in blocks(settings, "data_format_conversion_configuration")[0]:
+        for schema in blocks(conversion, "schema_configuration")[0]:
+            destination["DataFormatConversionConfiguration"] = {
+                "Enabled": True, "SchemaConfiguration": {"DatabaseName": as_text(schema.get("database_name")),
+                                                         "TableName": as_text(schema.get("table_name")),
+                                                         "RoleARN": role},
+                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}}}
+    return boto3.client("firehose", region_name=region).create_delivery_stream(
+        DeliveryStreamName=_name(resource, "name", "stream"), ExtendedS3DestinationConfiguration=destination,
+        **({"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}))["DeliveryStreamARN"]
+
+
+def _glue_table(resource, region: str, tags: dict[str, str]) -> str:
+    database, name = as_text(resource.get("database_name")), _name(resource, "name", "table")
+    storage = (blocks(resource.config, "storage_descriptor")[0] or [{}])[0]
+    glue = boto3.client("glue", region_name=region)
+    glue.create_table(DatabaseName=database, TableInput={
+        "Name": name, "TableType": as_text(resource.get("table_type")) or "EXTERNAL_TABLE",
+        "StorageDescriptor": {"Location": as_text(storage.get("location")) or "",
+                              "Columns": _columns(blocks(storage, "columns")[0])},
+        "PartitionKeys": _columns(blocks(resource.config, "partition_keys")[0])})
+    arn = f"arn:aws:glue:{region}:123456789012:table/{database}/{name}"
+    if tags:
+        glue.tag_resource(ResourceArn=arn, TagsToAdd=tags)
+    return arn
+
+
+def _subscription_filter(resource, region: str) -> str:
+    """The filter to the destination the model resolves. moto checks a CloudWatch Logs destination as a log group
+    of the destination's account: one is created there (an account the audit does not read)."""
+    destination = as_text(resource.get("destination_arn")) or ""
+    group = as_text(resource.get("log_group_name")) or ""
+    parts = destination.split(":")
+    if parts[2:3] == ["logs"] and len(parts) >= 7:
+        credentials = boto3.client("sts", region_name=region).assume_role(
+            RoleArn=f"arn:aws:iam::{parts[4]}:role/seed", RoleSessionName="seed")["Credentials"]
+        theirs = boto3.client("logs", region_name=parts[3], aws_access_key_id=credentials["AccessKeyId"],
+                              aws_secret_access_key=credentials["SecretAccessKey"],
+                              aws_session_token=credentials["SessionToken"])
+        with contextlib.suppress(theirs.exceptions.ResourceAlreadyExistsException):
+            theirs.create_log_group(logGroupName=parts[6])
+    name = _name(resource, "name", "filter")
+    boto3.client("logs", region_name=region).put_subscription_filter(
+        logGroupName=group, filterName=name, filterPattern=as_text(resource.get("filter_pattern")) or "",
+        destinationArn=destination)
+    return f"arn:aws:logs:{region}:123456789012:log-group:{group}:subscription-filter:{name}"
+
+
+def _flow_log(resource, region: str, arns: dict[str, str]) -> str:
+    """A flow log of a VPC of its own, to the destination the model resolves. moto refuses a key prefix in an S3
+    destination (it looks the whole path up as a bucket), so an S3 destination is given as its bucket's ARN."""
+    ec2 = boto3.client("ec2", region_name=region)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    destination_type = as_text(resource.get("log_destination_type")) or "cloud-watch-logs"
+    referenced = [arns[target.address] for label, target in resource.references
+                  if label == "log_destination" and target.address in arns]
+    destination = referenced[0] if referenced else as_text(resource.get("log_destination")) or ""
+    if destination_type == "s3":
+        destination = "arn:aws:s3:::" + destination.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    log_format = as_text(resource.get("log_format"))
+    [flow_id] = ec2.create_flow_logs(
+        ResourceIds=[vpc], ResourceType="VPC", TrafficType=as_text(resource.get("traffic_type")) or "ALL",
+        LogDestinationType=destination_type, LogDestination=destination,
+        **({"LogFormat": log_format} if log_format else {}))["FlowLogIds"]
+    return f"arn:aws:ec2:{region}:123456789012:vpc-flow-log/{flow_id}"
 
 
 def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys: dict[int, str]) -> str:
@@ -98,6 +227,20 @@ def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys:
             kms.enable_key_rotation(KeyId=key["KeyId"])
         keys[id(resource)] = key["Arn"]
         return key["Arn"]
+    if resource.type == "aws_backup_plan":
+        return _backup_plan(resource, region, fallback, infra)
+    if resource.type == "aws_glue_catalog_database":
+        name = _name(resource, "name", fallback)
+        location = as_text(resource.get("location_uri"))
+        boto3.client("glue", region_name=region).create_database(
+            DatabaseInput={"Name": name, **({"LocationUri": location} if location else {})},
+            **({"Tags": {t["Key"]: t["Value"] for t in tags}} if tags else {}))
+        return f"arn:aws:glue:{region}:123456789012:database/{name}"
+    if resource.type == "aws_cloudwatch_log_group":
+        name = _name(resource, "name", fallback)
+        boto3.client("logs", region_name=region).create_log_group(
+            logGroupName=name, **({"tags": {t["Key"]: t["Value"] for t in tags}} if tags else {}))
+        return f"arn:aws:logs:{region}:123456789012:log-group:{name}"
     # a Secrets Manager secret, with the key the model resolves for it
     extra = {}
     for setting in key_settings(resource)[0]:
@@ -108,6 +251,42 @@ def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys:
                 extra["KmsKeyId"] = "alias/aws/secretsmanager"
     return boto3.client("secretsmanager", region_name=region).create_secret(
         Name=_name(resource, "name", fallback), SecretString="never read", Tags=tags, **extra)["ARN"]
+
+
+selections: dict[str, list[dict]] = {}  # backup plan ID -> its selections, as GetBackupSelection returns them
+
+
+def _backup_plan(resource, region: str, fallback: str, infra) -> str:
+    rules = [{"RuleName": as_text(rule.get("rule_name")) or "rule",
+              "TargetBackupVaultName": as_text(rule.get("target_vault_name")) or "vault",
+              "CopyActions": [{"DestinationBackupVaultArn": as_text(action.get("destination_vault_arn"))}
+                              for action in blocks(rule, "copy_action")[0]]}
+             for rule in blocks(resource.config, "rule")[0]]
+    created = boto3.client("backup", region_name=region).create_backup_plan(
+        BackupPlan={"BackupPlanName": _name(resource, "name", fallback), "Rules": rules})
+    chosen = selections.setdefault(created["BackupPlanId"], [])
+    for label, selection in infra.referrers(resource):
+        if selection.type == "aws_backup_selection" and label.startswith("plan_id"):
+            tags = [{"ConditionType": as_text(tag.get("type")), "ConditionKey": as_text(tag.get("key")),
+                     "ConditionValue": as_text(tag.get("value"))}
+                    for tag in blocks(selection.config, "selection_tag")[0]]
+            resources = [text for text in string_list(selection.get("resources")) if text.startswith("arn:")]
+            chosen.append({"SelectionName": _name(selection, "name", "selection"), "ListOfTags": tags,
+                           "Resources": resources, "IamRoleArn": "arn:aws:iam::123456789012:role/backup"})
+    return created["BackupPlanArn"]
+
+
+def _answer_selections() -> None:
+    moto_lacks.answers[("backup", "ListBackupSelections")] = lambda params: {"BackupSelectionsList": [
+        {"SelectionId": str(number), "SelectionName": chosen["SelectionName"], "BackupPlanId": params["BackupPlanId"]}
+        for number, chosen in enumerate(selections.get(params["BackupPlanId"], []))]}
+    moto_lacks.answers[("logs", "GetDataProtectionPolicy")] = lambda params: {
+        "logGroupIdentifier": params["logGroupIdentifier"],
+        **({"policyDocument": protections[params["logGroupIdentifier"]]}
+           if params["logGroupIdentifier"] in protections else {})}
+    moto_lacks.answers[("backup", "GetBackupSelection")] = lambda params: {
+        "BackupPlanId": params["BackupPlanId"], "SelectionId": params["SelectionId"],
+        "BackupSelection": selections[params["BackupPlanId"]][int(params["SelectionId"])]}
 
 
 def _rendered(document) -> dict:
@@ -133,6 +312,7 @@ def _rendered(document) -> dict:
 def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path):  # noqa: F811
     policy = load(REPO / "policy_map.yaml").policy
     arns = seed_sample(policy)
+    _answer_selections()
     assert len(arns) >= 20, arns  # the sample's stores really were seeded
     scan_failures = {(check, arns[address]) for stack in STACKS for check, address in annotated(stack)
                      if address in arns}
@@ -140,8 +320,19 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     assert code == 1
     audit_failures = {(r["check_id"], r["resource"]) for r in report["results"]["failed_checks"]}
     assert audit_failures == scan_failures
-    assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_201", "CKV_DH_202",
-                                                      "CKV_DH_204"}
+    assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_201",
+                                                      "CKV_DH_202", "CKV_DH_203", "CKV_DH_204", "CKV_DH_302",
+                                                      "CKV_DH_303"}
+    # de-identified at source by its log group's data protection policy (GetDataProtectionPolicy, stubbed)
+    passed = {(r["check_id"], r["resource"]) for r in report["results"]["passed_checks"]}
+    assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.storefront_to_central"]) in passed
+    assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.audit_to_central"]) in audit_failures
+    # a central Glue table of approved columns (its database's location is the central bucket)
+    assert {("CKV_DH_301", arns["aws_glue_catalog_table.requests"]),
+            ("CKV_DH_302", arns["aws_glue_catalog_table.requests"])} <= passed
+    # a central stream whose format conversion names that table: its fields are listed and approved
+    assert {("CKV_DH_301", arns["aws_kinesis_firehose_delivery_stream.requests"]),
+            ("CKV_DH_302", arns["aws_kinesis_firehose_delivery_stream.requests"])} <= passed
     # every annotated violation on a resource of a seeded type was seeded (none was skipped for its region or tags)
     of_seeded_types = {a for stack in STACKS for _, a in annotated(stack) if a.split(".")[-2] in SEEDED_TYPES}
     assert of_seeded_types <= arns.keys(), of_seeded_types - arns.keys()

@@ -28,7 +28,16 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "kms": readers.kms_keys,
     "rds": readers.rds,
     "ssm": readers.ssm_parameters,
-    "efs": readers.efs_file_systems,
+    "efs": readers.efs,
+    "backup": readers.backup_plans,
+    "redshift": readers.redshift_clusters,
+    "dlm": readers.dlm_policies,
+    "elasticache": readers.elasticache,
+    "memorydb": readers.memorydb,
+    "logs": readers.log_groups,
+    "ec2": readers.flow_logs,
+    "firehose": readers.firehose_streams,
+    "glue": readers.glue_catalog,
 }
 DEFAULT_WORKERS = 16
 
@@ -81,12 +90,16 @@ def read_estate(sessions: Iterable[Any], regions: list[str] | None, workers: int
         s3 = Caller(session.client("s3", region_name=account_regions[0] if account_regions else home,
                                    config=client_config()), account, "", log)
         plan.append((readers.s3_buckets, s3, (frozenset(account_regions),)))
+        s3control = Caller(session.client("s3control", region_name=readers.MRAP_REGION, config=client_config()),
+                           account, readers.MRAP_REGION, log)
+        plan.append((readers.s3_multi_region_access_points, s3control, ()))
         for region in account_regions:
             for service, reader in REGIONAL_SERVICES.items():
                 client = session.client(service, region_name=region, config=client_config())
                 plan.append((reader, Caller(client, account, region, log), ()))
     read, aliases = _run(plan, workers, progress)
-    return Estate(_link(read, accounts, sorted(audited), aliases), accounts, sorted(audited), log, failed)
+    infra = _link(read, accounts, sorted(audited), aliases, log)
+    return Estate(infra, accounts, sorted(audited), log, failed)
 
 
 def _label(session: Any) -> str:
@@ -124,16 +137,40 @@ def _run(plan: list[tuple[Callable[..., Read], Caller, tuple[Any, ...]]], worker
             total.records += listed.records
             aliases.update({(caller.account, caller.region, name): key for name, key in listed.aliases.items()})
             details += [pool.submit(guarded, describe, caller, item) for describe, item in listed.pending]
-        for future in details:
-            _, described = future.result()
+        while details:  # a description may list more to describe (a backup plan's selections)
+            caller, described = details.pop(0).result()
             done += 1
+            known += len(described.pending)
             tick()
             total.records += described.records
+            details += [pool.submit(guarded, describe, caller, item) for describe, item in described.pending]
     return total, aliases
 
 
-def _link(read: Read, accounts: list[str], regions: list[str], aliases: Aliases | None = None) -> Infrastructure:
-    """Resolve the links the readers named (by ARN, key ID, alias or identifier) into model references."""
+# The listing that names the members of each kind of global group.
+_GROUP_LISTINGS = {"aws_rds_global_cluster": ("rds", "DescribeGlobalClusters"),
+                   "aws_docdb_global_cluster": ("rds", "DescribeGlobalClusters"),
+                   "aws_neptune_global_cluster": ("rds", "DescribeGlobalClusters"),
+                   "aws_elasticache_global_replication_group": ("elasticache", "DescribeGlobalReplicationGroups"),
+                   "aws_memorydb_multi_region_cluster": ("memorydb", "DescribeMultiRegionClusters")}
+
+
+def _unseen_member(group: LiveResource, member: str, regions: list[str]) -> Gap:
+    """A member of a global group the model does not hold (its region is not audited, or its listing failed):
+    the group's copies cannot be verified without it, so it is a gap, not a group of one region."""
+    parts = member.split(":")
+    region = parts[3] if len(parts) > 3 else ""
+    why = "which this audit does not read: add it to --regions" if region not in regions else \
+        "but its region's listing did not return it"
+    service, operation = _GROUP_LISTINGS.get(group.type, ("", ""))
+    return Gap(group.account, region, service, operation, f"its member {member} is in {region or '?'}, {why}",
+               False, group.address, (group.type,))
+
+
+def _link(read: Read, accounts: list[str], regions: list[str], aliases: Aliases | None = None,
+          log: CallLog | None = None) -> Infrastructure:
+    """Resolve the links the readers named (by ARN, key ID, alias or identifier) into model references; a member
+    of a global group that was not read is a gap in `log`."""
     records: list[LiveResource] = []
     by_arn: dict[str, LiveResource] = {}
     for record, _ in read.records:
@@ -174,9 +211,11 @@ def _link(read: Read, accounts: list[str], regions: list[str], aliases: Aliases 
                 target = keys.get((record.account, record.region, text))
             elif attribute == "replicate_source_db":
                 target = by_arn.get(text) or instances.get((record.account, record.region, text))
-            elif attribute == "__member__":
+            elif attribute in ("__member__", "__seen_member__"):
                 member = by_arn.get(text)
-                if member is not None:
+                if member is None and log is not None:
+                    log.record_gap(_unseen_member(record, text, regions))
+                elif member is not None and attribute == "__member__":
                     member.config["global_cluster_identifier"] = record.config["global_cluster_identifier"]
                     member.references.append(("global_cluster_identifier", record))
                 continue

@@ -9,6 +9,7 @@ would read as "not configured"), and the gap is recorded by api.Caller.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from data_handling.model.live.api import Caller, CallFailed
 from data_handling.model.live.records import LiveResource, resource, unknown
 
 Links = list[tuple[str, str]]  # (attribute, what it names: an ARN, key ID, alias or identifier)
+Lister = Callable[["Caller"], "Read"]
 
 
 @dataclass
@@ -34,6 +36,18 @@ class Read:
         self.records += other.records
         self.pending += other.pending
         self.aliases.update(other.aliases)
+
+
+def each(*listings: Lister) -> Lister:
+    """One reader of a service's listings: one failing (its gap recorded) leaves the others read."""
+    def read_all(caller: Caller) -> Read:
+        read = Read()
+        for listing in listings:
+            with contextlib.suppress(CallFailed):
+                read.add(listing(caller))
+        return read
+    read_all.__name__ = "+".join(listing.__name__ for listing in listings)
+    return read_all
 
 
 def _tags(pairs: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
@@ -124,7 +138,7 @@ def _dynamodb_table(caller: Caller, name: str) -> Read:
     return Read(records=[(record, [])])
 
 
-# --- EFS (file systems; their replication configurations are not read yet) ----------------------------------
+# --- EFS (file systems; their replication configurations: efs_replications) ---------------------------------
 
 def efs_file_systems(caller: Caller) -> Read:
     read = Read()
@@ -140,6 +154,8 @@ def efs_file_systems(caller: Caller) -> Read:
                                       account=caller.account, region=caller.region,
                                       evidence="elasticfilesystem:DescribeFileSystems", values=values), []))
     return read
+
+
 
 
 # --- Secrets Manager (metadata only: never GetSecretValue) -------------------------------------------------
@@ -354,3 +370,460 @@ def rds(caller: Caller) -> Read:
                           evidence="rds:DescribeGlobalClusters", values=values)
         read.records.append((record, links))
     return read
+
+
+# --- AWS Backup (CKV_DH_102: copy actions, and the resources the plan's selections pick) ----------------------
+
+_BACKUP_CONDITIONS = {"StringEquals": "string_equals", "StringNotEquals": "string_not_equals",
+                      "StringLike": "string_like", "StringNotLike": "string_not_like"}
+
+
+def backup_plans(caller: Caller) -> Read:
+    plans = caller.pages("ListBackupPlans", "list_backup_plans", "BackupPlansList",
+                         resource_types=("aws_backup_plan", "aws_backup_selection"))
+    return Read(pending=[(_backup_plan, entry) for entry in plans])
+
+
+def _backup_plan(caller: Caller, entry: dict[str, Any]) -> Read:
+    plan_id = entry["BackupPlanId"]
+    arn = entry.get("BackupPlanArn") or f"arn:aws:backup:{caller.region}:{caller.account}:backup-plan:{plan_id}"
+    # not paginated; a failure leaves the plan out and the gap names it (its copies cannot be verified)
+    described = caller.call("GetBackupPlan", "get_backup_plan", resource=arn, resource_types=("aws_backup_plan",),
+                            BackupPlanId=plan_id) or {}
+    plan = described.get("BackupPlan") or {}
+    rules = [{"rule_name": rule.get("RuleName"), "target_vault_name": rule.get("TargetBackupVaultName"),
+              "copy_action": [{"destination_vault_arn": action.get("DestinationBackupVaultArn")}
+                              for action in rule.get("CopyActions") or []] or None}
+             for rule in plan.get("Rules") or []]
+    values: dict[str, Any] = {"name": plan.get("BackupPlanName") or entry.get("BackupPlanName"), "arn": arn,
+                              "id": plan_id, "rule": rules or None}
+    read = Read()
+    try:
+        selections = caller.pages("ListBackupSelections", "list_backup_selections", "BackupSelectionsList",
+                                  resource=arn, resource_types=("aws_backup_plan",),  # its copies are unverified
+                                  BackupPlanId=plan_id)
+        read.pending += [(_backup_selection, (arn, selection)) for selection in selections]
+    except CallFailed:
+        pass  # no selection in the model: the rule counts the plan's sources as unseen, so its copies fail closed
+    read.records.append((resource(arn=arn, resource_type="aws_backup_plan", name=str(values["name"]),
+                                  account=caller.account, region=caller.region, evidence="backup:ListBackupPlans",
+                                  values=values), []))
+    return read
+
+
+def _backup_selection(caller: Caller, item: tuple[str, dict[str, Any]]) -> Read:
+    plan_arn, entry = item
+    selection_id = entry["SelectionId"]
+    arn = f"{plan_arn}/selection:{selection_id}"  # selections have no ARN of their own
+    try:
+        described = caller.call("GetBackupSelection", "get_backup_selection", resource=arn,
+                                resource_types=("aws_backup_plan",), BackupPlanId=entry["BackupPlanId"],
+                                SelectionId=selection_id) or {}
+    except CallFailed as failed:
+        # kept, with what it picks unknown: leaving it out would let the plan's other selections decide alone
+        reason = f"the audit could not read the selection: {failed.gap.describe()}"
+        values = {"name": entry.get("SelectionName"), "plan_id": plan_arn, "resources": unknown("resources", reason)}
+        kept = resource(arn=arn, resource_type="aws_backup_selection", name=str(values["name"]),
+                        account=caller.account, region=caller.region, evidence="backup:ListBackupSelections",
+                        values=values)
+        return Read(records=[(kept, [("plan_id", plan_arn)])])
+    selection = described.get("BackupSelection") or {}
+    given = selection.get("Conditions") or {}
+    conditions = {name: [{"key": c.get("ConditionKey"), "value": c.get("ConditionValue")} for c in given[key]]
+                  for key, name in _BACKUP_CONDITIONS.items() if given.get(key)}
+    values: dict[str, Any] = {
+        "name": selection.get("SelectionName") or entry.get("SelectionName"), "plan_id": plan_arn,
+        "iam_role_arn": selection.get("IamRoleArn"), "resources": selection.get("Resources") or None,
+        "not_resources": selection.get("NotResources") or None,
+        "selection_tag": [{"type": tag.get("ConditionType"), "key": tag.get("ConditionKey"),
+                           "value": tag.get("ConditionValue")} for tag in selection.get("ListOfTags") or []] or None,
+        "condition": [conditions] if conditions else None}
+    links: Links = [("plan_id", plan_arn)] + [("resources", text) for text in selection.get("Resources") or []] \
+        + [("not_resources", text) for text in selection.get("NotResources") or []]
+    record = resource(arn=arn, resource_type="aws_backup_selection", name=str(values["name"]),
+                      account=caller.account, region=caller.region, evidence="backup:ListBackupSelections",
+                      values=values)
+    return Read(records=[(record, links)])
+
+
+# --- Redshift (clusters; cross-Region snapshot copy as the inline snapshot_copy block) ----------------------
+
+def redshift_clusters(caller: Caller) -> Read:
+    read = Read()
+    for cluster in caller.pages("DescribeClusters", "describe_clusters", "Clusters",
+                                resource_types=("aws_redshift_cluster",)):
+        name = cluster["ClusterIdentifier"]
+        arn = f"arn:aws:redshift:{caller.region}:{caller.account}:cluster:{name}"  # DescribeClusters gives none
+        copy = cluster.get("ClusterSnapshotCopyStatus") or {}
+        values = {"cluster_identifier": name, "arn": arn, "tags": _tags(cluster.get("Tags")),
+                  "encrypted": cluster.get("Encrypted"), "kms_key_id": cluster.get("KmsKeyId"),
+                  "snapshot_copy": [{"destination_region": copy["DestinationRegion"]}]
+                  if copy.get("DestinationRegion") else None}
+        read.records.append((resource(arn=arn, resource_type="aws_redshift_cluster", name=name,
+                                      account=caller.account, region=caller.region,
+                                      evidence="redshift:DescribeClusters", values=values), []))
+    return read
+
+
+# --- EFS replication (DescribeReplicationConfigurations: every replication of the region's file systems) -----
+
+def efs_replications(caller: Caller) -> Read:
+    read = Read()
+    for replication in caller.pages("DescribeReplicationConfigurations", "describe_replication_configurations",
+                                    "Replications", resource_types=("aws_efs_replication_configuration",)):
+        source = replication.get("SourceFileSystemArn")
+        region = replication.get("SourceFileSystemRegion") or caller.region
+        if not source:
+            continue
+        # A replication has no ARN; it is listed in the source's and the destination's regions: one record.
+        arn = f"{source}/replication-configuration"
+        values = {"source_file_system_id": source, "destination": [
+            {"region": d.get("Region"), "file_system_id": d.get("FileSystemId"), "status": d.get("Status")}
+            for d in replication.get("Destinations") or []] or None}
+        record = resource(arn=arn, resource_type="aws_efs_replication_configuration",
+                          name=str(replication.get("SourceFileSystemId")), account=caller.account, region=region,
+                          evidence="elasticfilesystem:DescribeReplicationConfigurations", values=values)
+        read.records.append((record, [("source_file_system_id", source)]))
+    return read
+
+
+# --- S3 Multi-Region Access Points (account-wide, through the us-west-2 control plane) ------------------------
+
+MRAP_REGION = "us-west-2"  # S3 routes every Multi-Region Access Point control-plane request to us-west-2
+
+
+def s3_multi_region_access_points(caller: Caller) -> Read:
+    read = Read()
+    points: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:  # botocore has no paginator for it: follow NextToken; a failed page fails the whole listing
+        page = caller.call("ListMultiRegionAccessPoints", "list_multi_region_access_points",
+                           resource_types=("aws_s3control_multi_region_access_point",), AccountId=caller.account,
+                           **({"NextToken": token} if token else {})) or {}
+        points += page.get("AccessPoints") or []
+        token = page.get("NextToken")
+        if not token:
+            break
+    for point in points:
+        name = str(point.get("Name"))
+        arn = f"arn:aws:s3::{caller.account}:accesspoint/{point.get('Alias') or name}"
+        values = {"arn": arn, "alias": point.get("Alias"), "account_id": caller.account, "details": [{
+            "name": name, "region": [{"bucket": r.get("Bucket"), "bucket_account_id": r.get("BucketAccountId")}
+                                     for r in point.get("Regions") or []] or None}]}
+        read.records.append((resource(arn=arn, resource_type="aws_s3control_multi_region_access_point", name=name,
+                                      account=caller.account, region=caller.region,
+                                      evidence="s3:ListMultiRegionAccessPoints", values=values), []))
+    return read
+
+
+# --- DLM lifecycle policies (EBS snapshot and AMI policies with cross-Region copy) ---------------------------
+
+def dlm_policies(caller: Caller) -> Read:
+    # not paginated: GetLifecyclePolicies returns every policy of the region
+    listed = caller.call("GetLifecyclePolicies", "get_lifecycle_policies",
+                         resource_types=("aws_dlm_lifecycle_policy",)) or {}
+    return Read(pending=[(_dlm_policy, entry["PolicyId"]) for entry in listed.get("Policies") or []
+                         if entry.get("PolicyId")])
+
+
+def _dlm_policy(caller: Caller, policy_id: str) -> Read:
+    arn = f"arn:aws:dlm:{caller.region}:{caller.account}:policy/{policy_id}"
+    policy = (caller.call("GetLifecyclePolicy", "get_lifecycle_policy", resource=arn,
+                          resource_types=("aws_dlm_lifecycle_policy",), PolicyId=policy_id) or {}).get("Policy") or {}
+    arn = policy.get("PolicyArn") or arn
+    details = policy.get("PolicyDetails") or {}
+    values = {"arn": arn, "description": policy.get("Description"), "state": policy.get("State"),
+              "tags": policy.get("Tags") or {}, "policy_details": [{
+                  "resource_types": details.get("ResourceTypes"), "policy_type": details.get("PolicyType"),
+                  "target_tags": _tags(details.get("TargetTags")) or None,
+                  "schedule": [{"name": schedule.get("Name"), "cross_region_copy_rule": [
+                      {"target": rule.get("Target"), "target_region": rule.get("TargetRegion"),
+                       "encrypted": rule.get("Encrypted"), "cmk_arn": rule.get("CmkArn")}
+                      for rule in schedule.get("CrossRegionCopyRules") or []] or None}
+                      for schedule in details.get("Schedules") or []] or None,
+                  "action": [{"name": action.get("Name"), "cross_region_copy": [
+                      {"target": copy.get("Target")} for copy in action.get("CrossRegionCopy") or []] or None}
+                      for action in details.get("Actions") or []] or None}]}
+    record = resource(arn=arn, resource_type="aws_dlm_lifecycle_policy", name=policy_id, account=caller.account,
+                      region=caller.region, evidence="dlm:GetLifecyclePolicies", values=values)
+    return Read(records=[(record, [])])
+
+
+# --- ElastiCache (replication groups and the global datastores they belong to) ------------------------------
+
+def elasticache_groups(caller: Caller) -> Read:
+    groups = caller.pages("DescribeReplicationGroups", "describe_replication_groups", "ReplicationGroups",
+                          resource_types=("aws_elasticache_replication_group",))
+    return Read(pending=[(_elasticache_group, group) for group in groups])
+
+
+def elasticache_datastores(caller: Caller) -> Read:
+    read = Read()
+    for datastore in caller.pages("DescribeGlobalReplicationGroups", "describe_global_replication_groups",
+                                  "GlobalReplicationGroups",
+                                  resource_types=("aws_elasticache_global_replication_group",), ShowMemberInfo=True):
+        identifier = datastore.get("GlobalReplicationGroupId")
+        members = datastore.get("Members") or []
+        primary = next((m for m in members if m.get("Role") == "PRIMARY"), None)
+        region = (primary or {}).get("ReplicationGroupRegion") or caller.region
+        arn = datastore.get("ARN") or f"arn:aws:elasticache::{caller.account}:globalreplicationgroup:{identifier}"
+        primary_arn = primary and \
+            f"arn:aws:elasticache:{region}:{caller.account}:replicationgroup:{primary.get('ReplicationGroupId')}"
+        values = {"global_replication_group_id": identifier, "arn": arn,
+                  "primary_replication_group_id": (primary or {}).get("ReplicationGroupId")}
+        # listed in every member's region: one record (estate.py keeps the first), in the primary's region
+        record = resource(arn=arn, resource_type="aws_elasticache_global_replication_group", name=str(identifier),
+                          account=caller.account, region=region,
+                          evidence="elasticache:DescribeGlobalReplicationGroups", values=values)
+        links: Links = [("primary_replication_group_id", primary_arn)] if primary_arn else []
+        links += [("__seen_member__", f"arn:aws:elasticache:{m['ReplicationGroupRegion']}:{caller.account}:"
+                   f"replicationgroup:{m['ReplicationGroupId']}") for m in members
+                  if m.get("ReplicationGroupRegion") and m.get("ReplicationGroupId")]
+        read.records.append((record, links))
+    return read
+
+
+def _elasticache_group(caller: Caller, group: dict[str, Any]) -> Read:
+    name = group["ReplicationGroupId"]
+    arn = group.get("ARN") or f"arn:aws:elasticache:{caller.region}:{caller.account}:replicationgroup:{name}"
+    values: dict[str, Any] = {
+        "replication_group_id": name, "arn": arn, "kms_key_id": group.get("KmsKeyId"),
+        "at_rest_encryption_enabled": group.get("AtRestEncryptionEnabled"),
+        "global_replication_group_id": (group.get("GlobalReplicationGroupInfo") or {}).get("GlobalReplicationGroupId")}
+    try:
+        tags = caller.call("ListTagsForResource", "list_tags_for_resource", resource=arn, ResourceName=arn) or {}
+        values["tags"] = _tags(tags.get("TagList"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_elasticache_replication_group", name=name, account=caller.account,
+                      region=caller.region, evidence="elasticache:DescribeReplicationGroups", values=values)
+    return Read(records=[(record, [])])
+
+
+# --- MemoryDB (clusters and the multi-Region clusters they belong to) ---------------------------------------
+
+def memorydb_clusters(caller: Caller) -> Read:
+    clusters = caller.pages("DescribeClusters", "describe_clusters", "Clusters",
+                            resource_types=("aws_memorydb_cluster",))
+    return Read(pending=[(_memorydb_cluster, cluster) for cluster in clusters])
+
+
+def memorydb_multi_region(caller: Caller) -> Read:
+    read = Read()
+    for group in caller.pages("DescribeMultiRegionClusters", "describe_multi_region_clusters", "MultiRegionClusters",
+                              resource_types=("aws_memorydb_multi_region_cluster",), ShowClusterDetails=True):
+        name = group.get("MultiRegionClusterName")
+        arn = group.get("ARN") or f"arn:aws:memorydb::{caller.account}:multiregioncluster/{name}"
+        # A multi-Region cluster is global (its ARN names no region); its members' records carry their regions.
+        record = resource(arn=arn, resource_type="aws_memorydb_multi_region_cluster", name=str(name),
+                          account=caller.account, region=caller.region,
+                          evidence="memorydb:DescribeMultiRegionClusters",
+                          values={"multi_region_cluster_name": name, "arn": arn})
+        read.records.append((record, [("__seen_member__", c["ARN"]) for c in group.get("Clusters") or []
+                                      if c.get("ARN")]))
+    return read
+
+
+def _memorydb_cluster(caller: Caller, cluster: dict[str, Any]) -> Read:
+    name = cluster["Name"]
+    arn = cluster.get("ARN") or f"arn:aws:memorydb:{caller.region}:{caller.account}:cluster/{name}"
+    values: dict[str, Any] = {"name": name, "arn": arn, "kms_key_arn": cluster.get("KmsKeyId"),
+                              "multi_region_cluster_name": cluster.get("MultiRegionClusterName")}
+    try:
+        values["tags"] = _tags((caller.call("ListTags", "list_tags", resource=arn, ResourceArn=arn) or {})
+                               .get("TagList"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_memorydb_cluster", name=name, account=caller.account,
+                      region=caller.region, evidence="memorydb:DescribeClusters", values=values)
+    return Read(records=[(record, [])])
+
+
+efs = each(efs_file_systems, efs_replications)
+elasticache = each(elasticache_groups, elasticache_datastores)
+memorydb = each(memorydb_clusters, memorydb_multi_region)
+
+
+# --- Telemetry (CKV_DH_301-303): log groups, subscription filters, data protection policies -----------------
+
+def log_groups(caller: Caller) -> Read:
+    groups = caller.pages("DescribeLogGroups", "describe_log_groups", "logGroups",
+                          resource_types=("aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter"))
+    return Read(pending=[(_log_group, group) for group in groups if group.get("logGroupName")])
+
+
+def _log_group(caller: Caller, group: dict[str, Any]) -> Read:
+    name = str(group["logGroupName"])
+    arn = group.get("logGroupArn") or str(group.get("arn") or "").removesuffix(":*") or \
+        f"arn:aws:logs:{caller.region}:{caller.account}:log-group:{name}"
+    values: dict[str, Any] = {"name": name, "arn": arn, "kms_key_id": group.get("kmsKeyId"),
+                              "retention_in_days": group.get("retentionInDays")}
+    try:
+        values["tags"] = dict((caller.call("ListTagsForResource", "list_tags_for_resource", resource=arn,
+                                           resourceArn=arn) or {}).get("tags") or {})
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    read = Read(records=[(resource(arn=arn, resource_type="aws_cloudwatch_log_group", name=name,
+                                   account=caller.account, region=caller.region, evidence="logs:DescribeLogGroups",
+                                   values=values), [])])
+    filters = caller.pages("DescribeSubscriptionFilters", "describe_subscription_filters", "subscriptionFilters",
+                           resource=arn, resource_types=("aws_cloudwatch_log_subscription_filter",), logGroupName=name)
+    for entry in filters:
+        filter_arn = f"{arn}:subscription-filter:{entry.get('filterName')}"  # filters have no ARN of their own
+        read.records.append((resource(
+            arn=filter_arn, resource_type="aws_cloudwatch_log_subscription_filter", name=str(entry.get("filterName")),
+            account=caller.account, region=caller.region, evidence="logs:DescribeSubscriptionFilters",
+            values={"name": entry.get("filterName"), "log_group_name": name,
+                    "filter_pattern": entry.get("filterPattern"), "destination_arn": entry.get("destinationArn"),
+                    "role_arn": entry.get("roleArn"), "distribution": entry.get("distribution")}),
+            [("log_group_name", arn)]))
+    if filters:  # a data protection policy matters where the group's events flow somewhere
+        try:
+            policy = caller.call("GetDataProtectionPolicy", "get_data_protection_policy", resource=arn,
+                                 resource_types=("aws_cloudwatch_log_subscription_filter",),
+                                 absent=("ResourceNotFoundException",), logGroupIdentifier=name) or {}
+        except CallFailed:
+            policy = {}  # the gap is recorded; no policy in the model: the flow is judged not de-identified
+        if policy.get("policyDocument"):
+            read.records.append((resource(
+                arn=f"{arn}:data-protection-policy", resource_type="aws_cloudwatch_log_data_protection_policy",
+                name=name, account=caller.account, region=caller.region, evidence="logs:GetDataProtectionPolicy",
+                values={"log_group_name": name, "policy_document": policy["policyDocument"]}),
+                [("log_group_name", arn)]))
+    return read
+
+
+# --- VPC flow logs -------------------------------------------------------------------------------------------
+
+def flow_logs(caller: Caller) -> Read:
+    read = Read()
+    for entry in caller.pages("DescribeFlowLogs", "describe_flow_logs", "FlowLogs", resource_types=("aws_flow_log",)):
+        flow_id = str(entry.get("FlowLogId"))
+        arn = f"arn:aws:ec2:{caller.region}:{caller.account}:vpc-flow-log/{flow_id}"
+        target = str(entry.get("ResourceId") or "")
+        attachment = {"vpc-": "vpc_id", "subnet-": "subnet_id", "eni-": "eni_id",
+                      "tgw-attach-": "transit_gateway_attachment_id", "tgw-": "transit_gateway_id"}
+        key = next((attribute for prefix, attribute in attachment.items() if target.startswith(prefix)), "vpc_id")
+        values = {"arn": arn, key: target or None, "log_destination_type": entry.get("LogDestinationType"),
+                  "log_destination": entry.get("LogDestination"), "log_group_name": entry.get("LogGroupName"),
+                  "log_format": entry.get("LogFormat"), "traffic_type": entry.get("TrafficType"),
+                  "tags": _tags(entry.get("Tags"))}
+        read.records.append((resource(arn=arn, resource_type="aws_flow_log", name=flow_id, account=caller.account,
+                                      region=caller.region, evidence="ec2:DescribeFlowLogs", values=values), []))
+    return read
+
+
+# --- Firehose ------------------------------------------------------------------------------------------------
+
+def firehose_streams(caller: Caller) -> Read:
+    names: list[str] = []
+    start: str | None = None
+    while True:  # no botocore paginator: follow ExclusiveStartDeliveryStreamName; a failed page fails the listing
+        page = caller.call("ListDeliveryStreams", "list_delivery_streams",
+                           resource_types=("aws_kinesis_firehose_delivery_stream",), Limit=10000,  # AWS's maximum
+                           **({"ExclusiveStartDeliveryStreamName": start} if start else {})) or {}
+        listed = list(page.get("DeliveryStreamNames") or [])
+        names += listed
+        if not page.get("HasMoreDeliveryStreams") or not listed:
+            break
+        start = listed[-1]
+    return Read(pending=[(_firehose_stream, name) for name in names])
+
+
+def _firehose_stream(caller: Caller, name: str) -> Read:
+    guess = f"arn:aws:firehose:{caller.region}:{caller.account}:deliverystream/{name}"
+    described = (caller.call("DescribeDeliveryStream", "describe_delivery_stream", resource=guess,
+                             resource_types=("aws_kinesis_firehose_delivery_stream",), DeliveryStreamName=name)
+                 or {}).get("DeliveryStreamDescription") or {}
+    arn = described.get("DeliveryStreamARN") or guess
+    values: dict[str, Any] = {"name": name, "arn": arn}
+    for destination in described.get("Destinations") or []:
+        extended = destination.get("ExtendedS3DestinationDescription")
+        if extended:
+            conversion = extended.get("DataFormatConversionConfiguration") or {}
+            schema = conversion.get("SchemaConfiguration") or {}
+            values["destination"] = "extended_s3"
+            values.setdefault("extended_s3_configuration", []).append({
+                "bucket_arn": extended.get("BucketARN"), "prefix": extended.get("Prefix"),
+                "data_format_conversion_configuration": [{
+                    "enabled": conversion.get("Enabled", True), "schema_configuration": [{
+                        "database_name": schema.get("DatabaseName"), "table_name": schema.get("TableName"),
+                        "catalog_id": schema.get("CatalogId")}]}] if schema else None})
+        elif destination.get("S3DestinationDescription"):
+            values["destination"] = "s3"
+            values.setdefault("s3_configuration", []).append(
+                {"bucket_arn": destination["S3DestinationDescription"].get("BucketARN")})
+        for key, block, arn_key, attribute in (
+                ("RedshiftDestinationDescription", "redshift_configuration", "ClusterJDBCURL", "cluster_jdbcurl"),
+                ("AmazonopensearchserviceDestinationDescription", "opensearch_configuration", "DomainARN",
+                 "domain_arn"),
+                ("ElasticsearchDestinationDescription", "elasticsearch_configuration", "DomainARN", "domain_arn"),
+                ("HttpEndpointDestinationDescription", "http_endpoint_configuration", "", "url")):
+            found = destination.get(key)
+            if not found:
+                continue
+            settings: dict[str, Any] = {attribute: found.get(arn_key) if arn_key else
+                                        (found.get("EndpointConfiguration") or {}).get("Url")}
+            if block == "redshift_configuration":
+                settings["data_table_columns"] = (found.get("CopyCommand") or {}).get("DataTableColumns")
+            values["destination"] = block.removesuffix("_configuration")
+            values.setdefault(block, []).append(settings)
+    try:
+        tags = caller.call("ListTagsForDeliveryStream", "list_tags_for_delivery_stream", resource=arn,
+                           DeliveryStreamName=name) or {}  # a stream has at most 50 tags: one page
+        values["tags"] = _tags(tags.get("Tags"))
+    except CallFailed as failed:
+        values["tags"] = _unknown_tags(failed)
+    record = resource(arn=arn, resource_type="aws_kinesis_firehose_delivery_stream", name=name,
+                      account=caller.account, region=caller.region, evidence="firehose:ListDeliveryStreams",
+                      values=values)
+    return Read(records=[(record, [])])
+
+
+# --- Glue Data Catalog ---------------------------------------------------------------------------------------
+
+def glue_catalog(caller: Caller) -> Read:
+    databases = caller.pages("GetDatabases", "get_databases", "DatabaseList",
+                             resource_types=("aws_glue_catalog_database", "aws_glue_catalog_table"))
+    return Read(pending=[(_glue_database, database) for database in databases if database.get("Name")])
+
+
+def _glue_tags(caller: Caller, arn: str) -> Any:
+    try:
+        return dict((caller.call("GetTags", "get_tags", resource=arn, ResourceArn=arn) or {}).get("Tags") or {})
+    except CallFailed as failed:
+        return _unknown_tags(failed)
+
+
+def _glue_database(caller: Caller, database: dict[str, Any]) -> Read:
+    name = str(database["Name"])
+    catalog = str(database.get("CatalogId") or caller.account)
+    arn = f"arn:aws:glue:{caller.region}:{catalog}:database/{name}"
+    values = {"name": name, "arn": arn, "catalog_id": catalog, "location_uri": database.get("LocationUri") or None,
+              "tags": _glue_tags(caller, arn)}
+    read = Read(records=[(resource(arn=arn, resource_type="aws_glue_catalog_database", name=name,
+                                   account=caller.account, region=caller.region, evidence="glue:GetDatabases",
+                                   values=values), [])])
+    read.pending += [(_glue_table, (arn, table)) for table in caller.pages(
+        "GetTables", "get_tables", "TableList", resource=arn, resource_types=("aws_glue_catalog_table",),
+        DatabaseName=name, **({"CatalogId": catalog} if database.get("CatalogId") else {}))]
+    return read
+
+
+def _glue_table(caller: Caller, item: tuple[str, dict[str, Any]]) -> Read:
+    database_arn, table = item
+    name, database = str(table.get("Name")), str(table.get("DatabaseName"))
+    catalog = str(table.get("CatalogId") or caller.account)
+    arn = f"arn:aws:glue:{caller.region}:{catalog}:table/{database}/{name}"
+    storage = table.get("StorageDescriptor") or {}
+
+    def columns(listed: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return [{"name": c.get("Name"), "type": c.get("Type")} for c in listed or []] or None
+
+    values = {"name": name, "arn": arn, "database_name": database, "catalog_id": catalog,
+              "table_type": table.get("TableType"), "tags": _glue_tags(caller, arn),
+              "storage_descriptor": [{"location": storage.get("Location"), "columns": columns(storage.get("Columns"))}],
+              "partition_keys": columns(table.get("PartitionKeys"))}
+    record = resource(arn=arn, resource_type="aws_glue_catalog_table", name=name, account=caller.account,
+                      region=caller.region, evidence="glue:GetTables", values=values)
+    return Read(records=[(record, [("database_name", database_arn)])])
