@@ -133,10 +133,6 @@ def model_for_conf(graph: Any, conf: dict[str, Any]) -> Infrastructure:
     """The model a resource configuration belongs to: its plan's in a plan scan, else the graph's."""
     plan_file = conf.get("__file__")
     plan_file = plan_file[0] if isinstance(plan_file, list) and plan_file else plan_file
-    if plan_file is None and "__change_actions__" in conf:
-        # checkov marks a planned resource with its file through its planned values: one whose values are all
-        # known only after apply (an aws_s3_bucket_policy with a computed policy) has none. Its graph has the file.
-        plan_file = _plan_file_of(graph)
     if isinstance(plan_file, str) and plan_file.endswith(".json"):
         return plan_model(plan_file)
     plan_file = _plan_file_of(graph)
