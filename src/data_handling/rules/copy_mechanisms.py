@@ -103,7 +103,7 @@ def _under(label: str, path: str) -> bool:
     return bool(plain) and (plain == path or plain.startswith(f"{path}.") or path.startswith(f"{plain}."))
 
 
-def _targets(resource: Resource, infra: Infrastructure, path: str, types: Iterable[str]) -> list[Resource]:
+def targets_at(resource: Resource, infra: Infrastructure, path: str, types: Iterable[str]) -> list[Resource]:
     """Resources of the given types an attribute refers to; else, for a value built from the module call's
     arguments (a map of replication rules), the resources those arguments refer to."""
     types = tuple(types)
@@ -127,7 +127,7 @@ def _reference(resource: Resource, infra: Infrastructure, path: str, value: Any,
                what: str) -> Found:
     """The resource (and so the region) an ARN-or-reference attribute points at, else the ARN's region."""
     text = as_text(value)
-    targets = _targets(resource, infra, path, types)
+    targets = targets_at(resource, infra, path, types)
     chosen = tuple((_named(text, targets) if text else []) or targets)
     if len(chosen) == 1:
         return _site(chosen[0], infra), chosen
@@ -174,7 +174,7 @@ def _bucket(resource: Resource, infra: Infrastructure, path: str, value: Any) ->
     text = as_text(value)
     arn = parse_arn(text) if text else None
     name = arn.resource.split("/", 1)[0] if arn and arn.service == "s3" else None
-    if name is None and text and not _targets(resource, infra, path, ("aws_s3_bucket",)) \
+    if name is None and text and not targets_at(resource, infra, path, ("aws_s3_bucket",)) \
             and not is_unrendered(text) and re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", text):
         name = text  # a plain bucket name (multi-Region access points and replication sources name buckets)
     if name is None:
@@ -266,7 +266,7 @@ def _copy_of(attribute: str, source_types: tuple[str, ...], how: str, identifier
             return []
         text = as_text(value)
         if identifier_is_local and text and re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", text) \
-                and not _targets(resource, infra, attribute, source_types):
+                and not targets_at(resource, infra, attribute, source_types):
             # RDS resolves a plain identifier in the replica's own region; a cross-region source needs its ARN.
             source = Site(f'{attribute} = "{text}" (an identifier, resolved in the replica\'s own region)',
                           infra.region_of(resource))
@@ -280,8 +280,9 @@ def _copy_from_region(source_attribute: str, region_attribute: str, source_types
                       how: str) -> Copies:
     """An EBS snapshot or AMI copy: the source's region is an argument, the copy lands in the resource's region."""
     def copies(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
-        targets = _targets(resource, infra, source_attribute, source_types)
-        data = tuple(targets) + tuple(t for s in targets for t in _targets(s, infra, "volume_id", ("aws_ebs_volume",)))
+        targets = targets_at(resource, infra, source_attribute, source_types)
+        data = tuple(targets) + tuple(t for s in targets
+                                      for t in targets_at(s, infra, "volume_id", ("aws_ebs_volume",)))
         where = f"{region_attribute} of {resource.describe()}"
         source = _value_region(value_of(resource, region_attribute), where)
         if targets:
@@ -293,7 +294,7 @@ def _copy_from_region(source_attribute: str, region_attribute: str, source_types
 # --- a copy sent from the resource's region to a region it names ------------------------------------------
 
 def _redshift_snapshot_copy(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
-    clusters = _targets(resource, infra, "cluster_identifier", ("aws_redshift_cluster",))
+    clusters = targets_at(resource, infra, "cluster_identifier", ("aws_redshift_cluster",))
     source = _site(clusters[0], infra) if clusters else _site(resource, infra)
     where = f"destination_region of {resource.describe()}"
     return [Copy("Redshift cross-Region snapshot copy", source,
@@ -312,14 +313,14 @@ def _redshift_inline_snapshot_copy(resource: Resource, infra: Infrastructure, po
 
 
 def _efs_replication(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
-    file_systems = _targets(resource, infra, "source_file_system_id", ("aws_efs_file_system",))
+    file_systems = targets_at(resource, infra, "source_file_system_id", ("aws_efs_file_system",))
     source = _site(file_systems[0], infra) if file_systems else _site(resource, infra)
     found, unknown = blocks(resource, "destination", required=True)
     copies = _unknown_copies("EFS replication", source, unknown, tuple(file_systems))
     for block in found:
         where = f"destination of {resource.describe()}"
         zone = _text(block, "availability_zone_name")
-        existing = _targets(resource, infra, "destination.file_system_id", ("aws_efs_file_system",))
+        existing = targets_at(resource, infra, "destination.file_system_id", ("aws_efs_file_system",))
         if block.get("region") is not None:
             site = _value_region(unwrap(block.get("region")), f"destination.region of {resource.describe()}")
         elif zone and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d[a-z]", zone):
@@ -337,12 +338,12 @@ def _dsql_peering(resource: Resource, infra: Infrastructure, policy: PolicyMap) 
     """Aurora DSQL multi-Region peering: the cluster `identifier` names is peered with each cluster of `clusters`
     (their ARNs), and its writes are committed through the witness Region, which keeps a window of the
     (encrypted) transaction log: the data is in each peer's Region and in the witness Region."""
-    own = _targets(resource, infra, "identifier", ("aws_dsql_cluster",))
+    own = targets_at(resource, infra, "identifier", ("aws_dsql_cluster",))
     source = _site(own[0], infra) if own else _site(resource, infra)
     data = tuple(own)
     how = f"Aurora DSQL peering of {resource.describe()}"
     copies = [Copy(how, source, _site(peer, infra), data)
-              for peer in _targets(resource, infra, "clusters", ("aws_dsql_cluster",)) if peer not in own]
+              for peer in targets_at(resource, infra, "clusters", ("aws_dsql_cluster",)) if peer not in own]
     listed = resource.get("clusters")
     for value in listed if isinstance(listed, list) else [listed] if listed is not None else []:
         text = as_text(value)
@@ -386,7 +387,7 @@ def _group(member_types: tuple[str, ...], member_attribute: str, identifier: str
     """A global cluster / datastore: data flows from the primary to every other member. The primary is the one
     the group names, else a member in the group's own region, else the first member."""
     def copies(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
-        primaries = _targets(resource, infra, primary, member_types) if primary else []
+        primaries = targets_at(resource, infra, primary, member_types) if primary else []
         found = [*primaries, *_members(resource, infra, member_types, member_attribute, identifier)]
         members = list({id(m): m for m in found}.values())
         if not members:
@@ -436,7 +437,7 @@ def _member_of_unknown_group(member_attribute: str, group_types: tuple[str, ...]
 _KMS_TYPES = ("aws_kms_key", "aws_kms_external_key")
 
 
-def _protected_by(key: Resource, infra: Infrastructure) -> tuple[Resource, ...]:
+def protected_by(key: Resource, infra: Infrastructure) -> tuple[Resource, ...]:
     """The resources a key encrypts (their class is the key's class), and the bucket of an encryption
     configuration that names the key."""
     users = [r for label, r in infra.referrers(key) if r.type not in ("aws_kms_alias", "aws_kms_grant")
@@ -455,13 +456,13 @@ def _kms_multi_region(resource: Resource, infra: Infrastructure, policy: PolicyM
         f"{resource.address} is a multi-Region key (multi_region = true) and no replica key in this configuration "
         "refers to it, and replicas created elsewhere cannot be seen; set "
         "multi_region = false, or manage its replica keys in this configuration")),
-        (resource, *_protected_by(resource, infra)))]
+        (resource, *protected_by(resource, infra)))]
 
 
 def _kms_replica(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     copies = _copy_of("primary_key_arn", _KMS_TYPES, "KMS replica key")(resource, infra, policy)
-    primaries = _targets(resource, infra, "primary_key_arn", _KMS_TYPES)
-    extra = tuple(r for key in primaries for r in _protected_by(key, infra)) + _protected_by(resource, infra)
+    primaries = targets_at(resource, infra, "primary_key_arn", _KMS_TYPES)
+    extra = tuple(r for key in primaries for r in protected_by(key, infra)) + protected_by(resource, infra)
     return [Copy(c.how, c.source, c.destination, c.data + extra) for c in copies]
 
 
@@ -494,11 +495,11 @@ def _readable_tags(resource: Resource, infra: Infrastructure) -> dict[str, str] 
     return merged
 
 
-def _tag_matches(candidates: list[Resource], infra: Infrastructure, key: str, pattern: str) -> list[Resource]:
+def tag_matches(candidates: list[Resource], infra: Infrastructure, key: str, pattern: str) -> list[Resource]:
     return [c for c in candidates if fnmatch.fnmatchcase(_tags_of(c, infra).get(key, "\0"), pattern)]
 
 
-def _declared_by_tag(key: str, pattern: str, where: str, policy: PolicyMap, exact: bool = False
+def declared_by_tag(key: str, pattern: str, where: str, policy: PolicyMap, exact: bool = False
                      ) -> list[tuple[str, str]]:
     """Classes a tag condition on a classification tag key selects (a `conf*` pattern selects confidential;
     `exact` for an equality, which takes no wildcard)."""
@@ -606,7 +607,7 @@ class _Listed:
 
 def _listed(selection: Resource, infra: Infrastructure, attribute: str) -> _Listed:
     value = value_of(selection, attribute)
-    targets = _targets(selection, infra, attribute, _BACKUP_TYPES)
+    targets = targets_at(selection, infra, attribute, _BACKUP_TYPES)
     listed = _Listed()
     items = value if isinstance(value, list) else [] if value is None else [value]
     for item in items:
@@ -673,7 +674,7 @@ def _selection(selection: Resource, candidates: list[Resource], home: Resolution
     for tag in tags:  # any selection_tag selects (OR)
         key, value = (_text(tag, "key") or "").removeprefix("aws:ResourceTag/"), _text(tag, "value") or ""
         chosen += [c for c in candidates if _holds("string_equals", key, value, tags_by_id[id(c)])]
-        named = _declared_by_tag(key, value, where, policy, exact=True)
+        named = declared_by_tag(key, value, where, policy, exact=True)
         declared += named
         if not named:
             hidden.append((f'selection_tag {key} = "{value}"', _ALL_TYPES, None))
@@ -691,7 +692,7 @@ def _selection(selection: Resource, candidates: list[Resource], home: Resolution
                 value = _text(tag, "value") or ""
                 chosen = [c for c in chosen if _holds(operator, key, value, tags_by_id.get(id(c)))]
                 if operator in ("string_equals", "string_like"):
-                    named = _declared_by_tag(key, value, where, policy, exact=operator == "string_equals")
+                    named = declared_by_tag(key, value, where, policy, exact=operator == "string_equals")
                     declared += named
                     if named:
                         hidden = []  # whatever else it picks carries that class's tag
@@ -765,8 +766,8 @@ def _dlm_copy_rules(resource: Resource, infra: Infrastructure, policy: PolicyMap
     for details in found:
         tags = unwrap(details.get("target_tags"))
         for key, value in (tags.items() if isinstance(tags, dict) else []):
-            declared += _declared_by_tag(str(key), str(unwrap(value)), f"target_tags of {resource.describe()}", policy)
-            data += _tag_matches(pool, infra, str(key), str(unwrap(value)))
+            declared += declared_by_tag(str(key), str(unwrap(value)), f"target_tags of {resource.describe()}", policy)
+            data += tag_matches(pool, infra, str(key), str(unwrap(value)))
         for schedule in sub_blocks(details, "schedule"):
             for rule in sub_blocks(schedule, "cross_region_copy_rule"):
                 target = rule.get("target") or rule.get("target_region")

@@ -30,13 +30,13 @@ from data_handling.model.telemetry import resources_named
 from data_handling.model.values import Unknown, as_text, is_unrendered, unwrap
 from data_handling.policy.schema import PolicyMap
 from data_handling.rules.copy_mechanisms import (
-    _declared_by_tag,
-    _protected_by,
-    _tag_matches,
-    _targets,
     blocks,
     copies_made_by,
+    declared_by_tag,
+    protected_by,
     sub_blocks,
+    tag_matches,
+    targets_at,
 )
 
 
@@ -102,7 +102,7 @@ def recipients(resource: Resource, infra: Infrastructure, policy: PolicyMap, hom
     """The recipients an attribute names: each literal as written, and references through their resources (an
     edge, or the text of one); a value that cannot be evaluated is unresolved, never dropped."""
     items = _items(value)
-    targets = _targets(resource, infra, path, types)
+    targets = targets_at(resource, infra, path, types)
     found: list[Party] = []
     for item in items:
         text = as_text(item)
@@ -132,7 +132,7 @@ def _shown(data: tuple[Resource, ...], policy: PolicyMap, otherwise: str) -> Sha
 def _data(resource: Resource, infra: Infrastructure, path: str, types: tuple[str, ...], name_attribute: str = "",
           ) -> tuple[Resource, ...]:
     """The stores an attribute refers to (an edge), else those its text names (an identifier of this configuration)."""
-    found = _targets(resource, infra, path, types)
+    found = targets_at(resource, infra, path, types)
     text = as_text(resource.get(path))
     if not found and text and name_attribute and not is_unrendered(text):
         found = [r for r in infra.in_same_root(resource, *types) if as_text(r.get(name_attribute)) == text.strip()]
@@ -145,7 +145,7 @@ def _and_sources(found: tuple[Resource, ...], infra: Infrastructure, hops: tuple
     result = list(found)
     for resource in found:
         for path, types in hops:
-            result += [t for t in _targets(resource, infra, path, types) if t not in result]
+            result += [t for t in targets_at(resource, infra, path, types) if t not in result]
     return tuple(result)
 
 
@@ -231,8 +231,8 @@ def _dlm_targets(resource: Resource, infra: Infrastructure, policy: PolicyMap,
     for detail in blocks(resource, "policy_details")[0]:
         tags = unwrap(detail.get("target_tags"))
         for key, value in (tags.items() if isinstance(tags, dict) else []):
-            declared += _declared_by_tag(str(key), str(unwrap(value)), f"target_tags of {resource.describe()}", policy)
-            data += _tag_matches(pool, infra, str(key), str(unwrap(value)))
+            declared += declared_by_tag(str(key), str(unwrap(value)), f"target_tags of {resource.describe()}", policy)
+            data += tag_matches(pool, infra, str(key), str(unwrap(value)))
     return tuple(dict.fromkeys(data)), tuple(declared)
 
 
@@ -254,7 +254,7 @@ def _shared_resources(share: Resource, infra: Infrastructure) -> tuple[tuple[Res
 
 
 def _ram_principal(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
-    shares = _targets(resource, infra, "resource_share_arn", ("aws_ram_resource_share",))
+    shares = targets_at(resource, infra, "resource_share_arn", ("aws_ram_resource_share",))
     data: tuple[Resource, ...] = ()
     unseen: tuple[str, ...] = ()
     for share in shares:
@@ -327,9 +327,9 @@ def _leaves(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _firehose(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
-    data = (resource, *_targets(resource, infra, "kinesis_source_configuration.kinesis_stream_arn",
+    data = (resource, *targets_at(resource, infra, "kinesis_source_configuration.kinesis_stream_arn",
                                 ("aws_kinesis_stream",)),
-            *_targets(resource, infra, "msk_source_configuration.msk_cluster_arn", ("aws_msk_cluster",)))
+            *targets_at(resource, infra, "msk_source_configuration.msk_cluster_arn", ("aws_msk_cluster",)))
     source = Shared(" and ".join(dict.fromkeys(d.describe() for d in data)))
     how = f"the Firehose delivery stream {resource.describe()}"
     found = []
@@ -349,7 +349,7 @@ def _firehose(resource: Resource, infra: Infrastructure, policy: PolicyMap, home
 
 def _subscription_filter(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement,
                          ) -> list[Share]:
-    groups = _targets(resource, infra, "log_group_name", ("aws_cloudwatch_log_group",))
+    groups = targets_at(resource, infra, "log_group_name", ("aws_cloudwatch_log_group",))
     name = as_text(resource.get("log_group_name"))
     if not groups and name and not is_unrendered(name):
         groups = resources_named("aws_cloudwatch_log_group", name, resource, infra)
@@ -360,8 +360,8 @@ def _subscription_filter(resource: Resource, infra: Infrastructure, policy: Poli
 
 
 def _event_target(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
-    rules = _targets(resource, infra, "rule", ("aws_cloudwatch_event_rule",))
-    buses = _targets(resource, infra, "event_bus_name", ("aws_cloudwatch_event_bus",))
+    rules = targets_at(resource, infra, "rule", ("aws_cloudwatch_event_rule",))
+    buses = targets_at(resource, infra, "event_bus_name", ("aws_cloudwatch_event_bus",))
     data = tuple(dict.fromkeys([*rules, *buses]))
     source = Shared(", ".join(d.describe() for d in data) or f"the events of {resource.describe()}")
     return [Share(f"the EventBridge target {resource.describe()}", source, party, data, sources_listed=True)
@@ -371,8 +371,8 @@ def _event_target(resource: Resource, infra: Infrastructure, policy: PolicyMap, 
 # --- grants ---------------------------------------------------------------------------------------------------
 
 def _kms_grant(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
-    keys = _targets(resource, infra, "key_id", KEY_TYPES)
-    data = tuple(dict.fromkeys([*keys, *(r for key in keys for r in _protected_by(key, infra))]))
+    keys = targets_at(resource, infra, "key_id", KEY_TYPES)
+    data = tuple(dict.fromkeys([*keys, *(r for key in keys for r in protected_by(key, infra))]))
     operations = ", ".join(str(o) for o in _items(resource.get("operations"))) or "no operation"
     source = _shown(data, policy, f"key_id of {resource.describe()}")
     return [Share(f"the KMS grant {resource.describe()} ({operations})", source, party, data)
@@ -388,7 +388,7 @@ _LAKE_FORMATION_BLOCKS = {"database": ("aws_glue_catalog_database",), "table": (
 def _lake_formation(resource: Resource, infra: Infrastructure, policy: PolicyMap, home: Placement) -> list[Share]:
     data: list[Resource] = []
     for block, types in _LAKE_FORMATION_BLOCKS.items():
-        data += _targets(resource, infra, block, types)
+        data += targets_at(resource, infra, block, types)
         for entry in blocks(resource, block)[0]:
             name = as_text(unwrap(entry.get("name")))
             if name and not is_unrendered(name) and block in ("database", "table", "table_with_columns"):
@@ -413,7 +413,7 @@ def _resource_policy(resource: Resource, infra: Infrastructure, policy: PolicyMa
         return []
     stores = attached.stores
     # A key's data is what it encrypts: the stores that use it.
-    data = tuple(dict.fromkeys([*stores, *(r for s in stores if s.type in KEY_TYPES for r in _protected_by(s, infra))]))
+    data = tuple(dict.fromkeys([*stores, *(r for s in stores if s.type in KEY_TYPES for r in protected_by(s, infra))]))
     source = _shown(data, policy, f"the store {attached.attribute} of {resource.describe()} applies to "
                                   f"({attached.unresolved})")
     document = attached.document
