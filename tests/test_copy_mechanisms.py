@@ -91,6 +91,40 @@ def test_regex_errors_are_not_values(text):
         evaluate(text, {}, lookup)
 
 
+# replace(), format() and join() over text with a part known only after apply (a policy document's JSON holding a
+# bucket ARN): the known text is transformed, the unknown part is carried as ${...} (Terraform's value is unknown;
+# the rules read the known parts).
+@pytest.mark.parametrize(("text", "expected"), [
+    ('replace("{\\"Resource\\":\\"_ARN_/*\\"}", "_ARN_", aws_s3_bucket.b.arn)',
+     Reference('{"Resource":"${aws_s3_bucket.b.arn}/*"}', template=True)),
+    ('replace("arn:aws:s3:::${aws_s3_bucket.b.id}/_KEY_", "_KEY_", "*")',
+     Reference("arn:aws:s3:::${aws_s3_bucket.b.id}/*", template=True)),
+    ('replace("${aws_s3_bucket.b.id}-x", "/-x$/", "-y")', Reference("${aws_s3_bucket.b.id}-y", template=True)),
+    ('replace("$${aws:username}/${aws_s3_bucket.b.id}", "aws:username", "aws:userid")',  # an IAM policy variable
+     Reference("${aws:userid}/${aws_s3_bucket.b.id}", template=True)),
+    ('format("arn:aws:s3:::%s/*", aws_s3_bucket.b.id)',
+     Reference("arn:aws:s3:::${aws_s3_bucket.b.id}/*", template=True)),
+    ('join(",", ["a", aws_s3_bucket.b.arn])', Reference("a,${aws_s3_bucket.b.arn}", template=True)),
+    # Terraform checks the type first: jsondecode() of a list is an error, so try() moves on
+    ("try(jsondecode([aws_s3_bucket.b.id]), \"fallback\")", "fallback"),
+])
+def test_text_functions_over_unknown_parts(text, expected):
+    assert evaluate(text, {}, lookup) == expected
+
+
+@pytest.mark.parametrize("text", [
+    'replace(aws_s3_bucket.b.arn, "arn", "x")',  # the match is inside the unknown part
+    'replace("${aws_s3_bucket.b.arn}/x", "/\\$\\{[^}]*\\}/", "*")',  # a pattern over the unknown part
+    'replace("a_b", aws_s3_bucket.b.id, "x")',  # what to replace is unknown
+    'format(aws_s3_bucket.b.id, "x")',
+    'format("%d", aws_s3_bucket.b.id)',  # a number known only after apply
+    'replace("a", "a", var.unknown)',
+])
+def test_text_functions_that_reach_into_unknown_parts_are_not_evaluated(text):
+    with pytest.raises(NotEvaluable):
+        evaluate(text, {}, lookup)
+
+
 @pytest.mark.parametrize("text", [
     "var.unknown", "each.value.region", "setproduct(var.regions, var.regions)", "var.regions[*].name",
     "var.regions[5]", "data.aws_region.current.name == \"x\"", "var.regions[",

@@ -224,3 +224,31 @@ def test_copies_found_by_a_name_known_only_after_apply_and_dsql_peering():
     dsql = details["aws_dsql_cluster_peering.ledger"]
     assert "aws_dsql_cluster.ledger_peer" in dsql and "eu-central-1" in dsql
     assert 'witness_region of aws_dsql_cluster_peering.ledger (main.tf:73) = "eu-west-2"' in dsql
+
+
+def test_bucket_policies_written_as_text_from_policy_documents():
+    """aws_iam_policy_document JSON merged through source_policy_documents (compact() of conditional .json) and
+    rewritten with replace() of placeholders, in a module and in the root: the rules read the resulting text."""
+    _code, results, stderr = run_checkov(CASES / "policy_documents", CASES / "organisation_policy_map.yaml",
+                                         check="CKV_DH_103,CKV_DH_105")
+    assert "Traceback" not in stderr
+    policies = {r for r in outcomes(results) if "_policy." in r[1]}
+    module_policy = "module.{}.aws_s3_bucket_policy.this"
+    assert policies == {
+        ("CKV_DH_103", module_policy.format("orders"), "passed"),  # a named role of the organisation
+        ("CKV_DH_105", module_policy.format("orders"), "passed"),
+        ("CKV_DH_103", module_policy.format("exports"), "failed"),  # Principal "*" merged into the module's policy
+        ("CKV_DH_105", module_policy.format("exports"), "failed"),
+        ("CKV_DH_103", module_policy.format("logs"), "passed"),  # the S3 logging service
+        ("CKV_DH_105", module_policy.format("logs"), "passed"),
+        ("CKV_DH_103", "aws_s3_bucket_policy.partners", "passed"),  # "*" narrowed to the organisation by replace()
+        ("CKV_DH_105", "aws_s3_bucket_policy.partners", "passed"),
+        ("CKV_DH_103", "aws_s3_bucket_policy.archive", "failed"),  # replace() writes "*" as the principal
+        ("CKV_DH_105", "aws_s3_bucket_policy.archive", "failed"),
+    }
+    assert not any(result == "failed" for check, address, result in outcomes(results) if "_policy." not in address)
+    details = {(r.check_id, r.resource): " ".join(r.details) for r in results}
+    exports = details[("CKV_DH_103", module_policy.format("exports"))]
+    assert 'statement "PublicRead" of policy of module.exports.aws_s3_bucket_policy.this' in exports
+    assert "wildcard principal * with no condition" in exports
+    assert "wildcard principal * with no condition" in details[("CKV_DH_103", "aws_s3_bucket_policy.archive")]

@@ -236,3 +236,27 @@ def test_statements_that_break_the_two_person_rule(statement, phrase):
 ])
 def test_statements_that_keep_the_two_person_rule(statement):
     assert statement_finding(statement) == ""
+
+
+# --- values with parts known only after apply -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "restricts"), [
+    ("vpce-0abc", True),
+    ("${aws_vpc_endpoint.s3.id}", True),  # one endpoint of the configuration, whatever its ID
+    ('${module.network.aws_vpc_endpoint.s3["eu"].id}', True),
+    ("${var.endpoint}", False),  # a variable without a value could be anything
+    ('${lookup(local.endpoints, "s3")}', False),  # an expression left unevaluated
+    ("${module.network.endpoint_id}", False),  # a module output not followed to its resource
+    ("${aws:SourceVpce}", False),  # an IAM policy variable: a different value per request
+])
+def test_a_condition_value_with_an_unknown_part_restricts_only_when_it_is_one_resource(value, restricts):
+    document = from_json({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                         "Condition": {"StringEquals": {"aws:SourceVpce": value}}}]}, "p")
+    assert document.statements[0].conditions[0].restricts is restricts
+
+
+def test_a_principal_with_an_unevaluated_part_is_a_problem():
+    document = from_json({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                         "Principal": {"AWS": '${lookup(local.readers, "x")}'}}]}, "p")
+    assert document.problems and "could not be evaluated" in document.problems[0]

@@ -29,6 +29,16 @@ KNOWN_DIFFERENCES = {
     # The policy's Resource is the bucket's ARN, known only after apply: the plan shows the whole jsonencode'd
     # policy as unknown, so CKV_DH_103 cannot read its aws:PrincipalOrgID condition there and fails closed.
     "ckv_dh_105_plan_parity": {("CKV_DH_103", "aws_s3_bucket_policy.contracts"): ("passed", "failed")},
+    "evaluator_policy_documents": {
+        # The module writes the bucket's ARN into the merged document with replace(): unknown until apply on the
+        # plan, so the plan cannot show the policy and the check fails closed there.
+        ("CKV_DH_103", "module.orders.aws_s3_bucket_policy.this"): ("passed", "failed"),
+        # A known gap of the plan source (docs/checks/CKV_DH_103.md): the document's JSON is unknown on the plan
+        # (it holds the bucket's ARN), and the plan's configuration names the document whether the policy is the
+        # document or replace() of it, so the plan reads the document as written and misses the "*" replace()
+        # writes into it. The source sees the replace().
+        ("CKV_DH_103", "aws_s3_bucket_policy.archive"): ("failed", "passed"),
+    },
 }
 
 
@@ -79,3 +89,21 @@ def test_model_regions_agree_with_terraform(name, workspace, variables, monkeypa
     expected = oracle_regions(root, workspace=workspace, arguments=arguments)
     assert expected, "terraform reported no provider region"
     assert _model_regions(root) == expected
+
+
+@pytest.mark.parametrize("name", sorted(ROOTS))
+def test_root_outputs_are_the_values_terraform_plans(name: str):
+    """Every root output Terraform knows at plan time (policy documents rendered to JSON, replace() of them, ...)
+    is the value the model evaluates, to the character."""
+    from data_handling.model.expressions import budget
+    from data_handling.model.hcl.evaluator import Tree
+
+    planned = json.loads((PLANS / f"{name}.json").read_text())["planned_values"].get("outputs") or {}
+    known = {output: entry["value"] for output, entry in planned.items() if "value" in entry}
+    tree = Tree(str(ROOTS[name]), None, inputs.ScanInputs())
+    with budget(tree.budget):
+        evaluated = {output: tree.modules[""].output(output) for output in known}
+    assert evaluated == known
+    if name == "evaluator_policy_documents":
+        assert set(known) == {"layered_json", "layered_minified_json", "orders_combined_json", "logs_combined_json",
+                              "partners_policy"}

@@ -30,6 +30,7 @@ ROOTS = {
     "evaluator_tf_json_provider": REPO / "tests/fixtures/evaluator/tf_json_provider",
     "evaluator_variables": REPO / "tests/fixtures/evaluator/variables",
     "ckv_dh_105_plan_parity": REPO / "tests/fixtures/ckv_dh_105/plan_parity",
+    "evaluator_policy_documents": REPO / "tests/fixtures/evaluator/policy_documents",
 }
 # Real plans that a check suite compares under its own policy map (tests/test_ckv_dh_103.py): name -> (root,
 # plan arguments). Terraform refuses to plan a variable without a value, so those get one (-var) here.

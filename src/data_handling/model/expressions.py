@@ -978,10 +978,110 @@ def _contains_unknown(value: Any) -> bool:
     return False
 
 
+# --- text with parts known only after apply ------------------------------------------------------------------
+# A template with an unknown part ("arn:aws:s3:::${aws_s3_bucket.b.id}/*") stays a Reference whose text marks the
+# unknown part as ${...}. replace(), format() and join() over such text (a policy document's JSON with a bucket ARN
+# in it, an ARN built with format()) transform the known text and carry the marked parts along, so a rule can
+# still read the known parts; an operation that would reach into a marked part is not evaluated (Terraform's
+# result is unknown, and the real value at apply has no "${" to match).
+_TEXT_OVER_UNKNOWN = {"replace", "format", "join"}
+
+
+def _marked(value: Any) -> str:
+    """The text of a value with its unknown parts marked as ${...}."""
+    if isinstance(value, Reference):
+        return value.text if value.template else "${" + value.text + "}"
+    return _text(value)
+
+
+def _marked_spans(text: str) -> list[tuple[int, int]]:
+    """Where the ${...} marks of unknown parts are in a text (braces counted: a reference has no quotes to skip)."""
+    spans, position = [], text.find("${")
+    while position >= 0:
+        depth, index = 0, position + 1
+        while index < len(text):
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            if depth == 0:
+                break
+            index += 1
+        if not is_policy_variable(text[position:index + 1]):
+            spans.append((position, index + 1))
+        position = text.find("${", index + 1)
+    return spans
+
+
+def is_policy_variable(mark: str) -> bool:
+    """An IAM policy variable (${aws:username}, ${s3:prefix}, ${*}): AWS's, not an unknown part of the text (a
+    Terraform reference has no colon)."""
+    inner = mark[2:-1]
+    return mark.startswith("${") and mark.endswith("}") and (":" in inner or inner in ("*", "?", "$"))
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(start < span_end and span_start < max(end, start + 1) for span_start, span_end in spans)
+
+
+def _partially_known(function: str, values: list[Any]) -> Reference:
+    """replace()/format()/join() of text with unknown parts: the known text transformed, the unknown parts kept."""
+    unknowns = [value for value in _leaves(values) if isinstance(value, Reference)]
+    if function == "replace":
+        text, search, replacement = values
+        if isinstance(search, Reference):
+            raise NotEvaluable("replace() of a pattern known only after apply")
+        search, marked = _text(search), _marked(text)
+        spans = _marked_spans(marked)
+        if len(search) > 1 and search.startswith("/") and search.endswith("/"):
+            if isinstance(replacement, Reference):
+                raise NotEvaluable("replace() of a pattern with a replacement known only after apply")
+            try:
+                pattern = re2.compile(search[1:-1], _RE2_OPTIONS)
+            except re2.error as error:
+                raise EvaluationError(f"replace(): invalid regular expression: {error}") from None
+            if any(_overlaps(spans, match.start(), match.end()) for match in pattern.finditer(marked)):
+                raise NotEvaluable("replace() of a pattern that matches a part known only after apply")
+            result = _regex_replace(marked, search, replacement)
+        else:
+            position = marked.find(search) if search else -1
+            while position >= 0:
+                if _overlaps(spans, position, position + len(search)):
+                    raise NotEvaluable("replace() of text that reaches into a part known only after apply")
+                position = marked.find(search, position + len(search))
+            result = _regex_replace(marked, search, _marked(replacement))
+    elif function == "format":
+        if isinstance(values[0], Reference):
+            raise NotEvaluable("format() of a template known only after apply")
+        try:
+            result = _format(values[0], *(_marked(v) if isinstance(v, Reference) else v for v in values[1:]))
+        except (EvaluationError, ValueError, TypeError) as error:  # %d of an unknown: the number is unknown too
+            raise NotEvaluable(f"format() of a value known only after apply: {error}") from None
+    else:
+        separator, *lists = values
+        if isinstance(separator, Reference) or any(isinstance(value, Reference) for value in lists):
+            raise NotEvaluable("join() of a value known only after apply")
+        result = _join(_text(separator), [_marked(v) for value in lists for v in _list_argument(value)])
+    unknown = next((value for value in unknowns if isinstance(value, UnknownValue)), None)
+    if unknown is not None:
+        return UnknownValue(result, None, template=True, reason=unknown.reason)
+    return Reference(result, next((value.target for value in unknowns if value.target), None), template=True)
+
+
+def _leaves(values: list[Any]) -> list[Any]:
+    found: list[Any] = []
+    for value in values:
+        found += _leaves(value) if isinstance(value, list | tuple) else [value]
+    return found
+
+
 # Functions that pass values through unchanged, so an unknown element does not make the whole result unknown.
 _STRUCTURAL = {"merge", "concat", "flatten", "tolist", "toset", "tomap", "lookup", "element", "values", "keys",
                "compact", "distinct", "reverse", "slice", "zipmap", "one", "length", "sensitive", "nonsensitive",
                "setunion"}
+
+
+# Functions whose every parameter is a string: a list or map argument is a type error, whatever it holds.
+_STRING_ONLY = {"jsondecode", "yamldecode", "base64decode", "lower", "upper", "title", "trimspace", "chomp",
+                "trimprefix", "trimsuffix", "startswith", "endswith", "strcontains", "split", "regex", "regexall",
+                "replace"}
 
 
 class _Evaluator:
@@ -1148,6 +1248,14 @@ class _Evaluator:
         values = [value.as_value() if isinstance(value, LazyCollection) else value for value in values]
         if function == "jsonencode" and values and _contains_unknown(values[0]):
             return values[0]  # the document's structure stays readable; its unknown parts stay references
+        if function in _STRING_ONLY and any(isinstance(value, dict | list | tuple) for value in values):
+            # Terraform checks the argument's type first: a list is an error (try() moves on) even with unknowns
+            raise EvaluationError(f"{function}() of a {type(values[0]).__name__}, which is not a string")
+        if function in _TEXT_OVER_UNKNOWN and any(_contains_unknown(value) for value in values):
+            result = _partially_known(function, values)
+            _check_text(len(result.text))
+            self.budget.charge(text=len(result.text))
+            return result
         if function not in _STRUCTURAL and any(_contains_unknown(value) for value in values):
             raise NotEvaluable(f"{function}() of a value known only after apply")
         if function in _STRUCTURAL and any(isinstance(value, Reference) for value in values):

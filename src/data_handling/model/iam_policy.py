@@ -32,6 +32,10 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ACCOUNT_REFERENCE = re.compile(r"account_id\W*$")  # data.aws_caller_identity.current.account_id, var.account_id
 _UNKNOWN_IN_PLAN = "unknown until apply"  # what a plan source leaves for a value known only after apply
 _OPEN_VALUE = re.compile(r"(^|\$\{)(var|local)\.")  # a variable or local checkov could not render: could be "*"
+_MARK = re.compile(r"\$\{([^{}]*)\}")  # a part of a text known only after apply, or an IAM policy variable
+# A resource or data source attribute (through modules): one concrete value, known after apply.
+_RESOURCE_ATTRIBUTE = re.compile(r"^(module\.[\w-]+(\[[^\]]*\])?\.)*(data\.)?aws_\w+\.[\w-]+(\[[^\]]*\])?"
+                                 r"(\.\w+|\[[^\]]*\])+$")
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,7 @@ class Condition:
     @property
     def unknown_values(self) -> list[str]:
         """Values that could not be evaluated (a variable without a value): they could be "*"."""
-        return [value for value in self.values
-                if isinstance(value, Unevaluated) or _OPEN_VALUE.search(value) or _UNKNOWN_IN_PLAN in value]
+        return [value for value in self.values if is_open_text(value)]
 
     @property
     def open_values(self) -> list[str]:
@@ -103,6 +106,16 @@ class Condition:
     def __str__(self) -> str:
         shown = self.values[0] if len(self.values) == 1 else list(self.values)
         return f'{self.operator} {self.key} = {json.dumps(shown)}'
+
+
+def is_open_text(value: str) -> bool:
+    """A value that is not one concrete value: not evaluated, a variable or local left as text, unknown in a
+    plan, or a text with a part that is not a resource's attribute (`${aws_vpc_endpoint.s3.id}` is one endpoint,
+    whatever its ID turns out to be), an IAM policy variable (${aws:username}, a different value per request)
+    included."""
+    if isinstance(value, Unevaluated) or _OPEN_VALUE.search(value) or _UNKNOWN_IN_PLAN in value:
+        return True
+    return any(not _RESOURCE_ATTRIBUTE.match(inner.strip()) for inner in _MARK.findall(value))
 
 
 def _is_open(value: str, like: bool) -> bool:
@@ -349,7 +362,7 @@ def _statement_name(sid: Any, number: int, source: str) -> str:
 def _check_open_values(parsed: PolicyDocument, statement: Statement) -> None:
     """A principal or action left as an unrendered variable could be anything, "*" included: say so."""
     for value in [principal.identifier for principal in statement.principals] + list(statement.actions):
-        if _OPEN_VALUE.search(value.strip()) and not Principal("AWS", value).is_account_root:
+        if is_open_text(value.strip()) and not Principal("AWS", value).is_account_root:
             parsed.problems.append(f'{statement.where} holds "{value}", which could not be evaluated')
 
 

@@ -37,6 +37,7 @@ from data_handling.model.expressions import (
     Reference,
     TerraformSet,
     UnknownValue,
+    _check_text,
     _Evaluator,
     _Parser,
     budget,
@@ -45,6 +46,7 @@ from data_handling.model.expressions import (
 )
 from data_handling.model.hcl.files import ModuleFiles, WrittenBlock, load_module
 from data_handling.model.hcl.inputs import ScanInputs, VariableSource, root_values
+from data_handling.model.hcl.policy_document import NotRendered, Rendering, parse_merged, render
 from data_handling.model.raw_hcl import parsed
 from data_handling.model.values import ReferenceText, Unevaluated
 
@@ -144,6 +146,8 @@ class Tree:
         self._installed = _installed_modules(root_dir)
         self.budget = Budget(MAX_TREE_STEPS, MAX_TREE_TEXT)
         self.instance_count = 0
+        self.documents: dict[tuple[str, str], Any] = {}  # (policy document address, json|minified_json) -> text
+        self._rendering: set[tuple[str, str]] = set()
         with budget(self.budget):
             values, problems = root_values(root_dir, inputs, _read_variables_file)
             self.root_values = values
@@ -237,6 +241,68 @@ class Tree:
         instance.config = module.evaluate_body(body, instance.bindings, "", references=references,
                                                skip=_RESOURCE_META)
         instance.references = list(dict.fromkeys(references))
+
+    # --- aws_iam_policy_document ---------------------------------------------------------------------------
+
+    def policy_document(self, instance: ResourceInstance, name: str) -> Any:
+        """The `json` or `minified_json` of an aws_iam_policy_document instance, rendered once."""
+        key = (instance.address, name)
+        if key in self.documents:
+            return self.documents[key]
+        if key in self._rendering:
+            raise EvaluationError(f"{instance.address} merges itself (a cycle of policy documents)")
+        self._rendering.add(key)
+        self.recorders.append([])  # what the document reads is its own reference, not the reader's
+        try:
+            value = self._render_document(instance, name)
+        finally:
+            self.recorders.pop()
+            self._rendering.discard(key)
+        self.documents[key] = value
+        return value
+
+    def _render_document(self, instance: ResourceInstance, name: str) -> Any:
+        module, body, read_as = instance.module, instance.block.body, f"{instance.address}.{name}"
+        rendering = Rendering()
+
+        def merged(attribute: str) -> list[dict[str, Any]]:
+            if attribute not in body:
+                return []
+            try:
+                value = module.evaluate(body[attribute], instance.bindings)
+            except NotEvaluable as error:
+                raise NotRendered(f"{attribute} could not be evaluated: {error}") from None
+            value = value.as_value() if isinstance(value, _Instances) else value
+            if value is None:
+                return []
+            if isinstance(value, Reference) or not isinstance(value, list | tuple):
+                raise NotRendered(f"{attribute} is not a list known before apply")
+            statements: list[dict[str, Any]] = []
+            for number, item in enumerate(value, start=1):
+                if isinstance(item, UnknownValue) and item.template:
+                    rendering.unknown.append(item.reason or f"{attribute}[{number}] could not be evaluated")
+                elif isinstance(item, Reference) and item.template:
+                    rendering.references.append(item.text)
+                elif isinstance(item, Reference) or not isinstance(item, str | type(None)):
+                    raise NotRendered(f"{attribute}[{number}] is not a JSON document known before apply")
+                text = item.text if isinstance(item, Reference) else item
+                if text:
+                    statements += parse_merged(text, f"{attribute}[{number}] of {instance.address}")
+            return statements
+
+        try:
+            merged_attributes = {"source_policy_documents", "override_policy_documents"}
+            config = module.evaluate_body(body, instance.bindings, "", skip=_RESOURCE_META | merged_attributes)
+            text = render(config, merged, name == "minified_json", rendering)
+        except NotRendered:
+            return Reference(read_as, instance.address)  # known after apply: the rules read the data source itself
+        _check_text(len(text))
+        if rendering.unknown:
+            return _DocumentUnknown(text, None, template=True, reason="; ".join(rendering.unknown),
+                                    document=instance.address, read_as=read_as)
+        if rendering.references:
+            return _DocumentReference(text, None, template=True, document=instance.address, read_as=read_as)
+        return _DocumentText(text, instance.address, read_as)
 
     def provider_of(self, module: ModuleInstance, reference: str) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
         """The provider block a reference resolves to: through each enclosing call's `providers` map, or
@@ -652,6 +718,8 @@ class _ResourceValue(Lazy):
         instance = self.instance
         tree = instance.module.tree
         tree.record(instance.address)
+        if instance.mode == "data" and instance.type == "aws_iam_policy_document" and name in ("json", "minified_json"):
+            return tree.policy_document(instance, name)
         special = _data_source_answer(instance, name)
         if special is not None:
             return special
@@ -692,8 +760,42 @@ def _data_source_answer(instance: ResourceInstance, name: str) -> Any:
 # --- values in the evaluated configuration ---------------------------------------------------------------
 
 
+class _DocumentText(str):
+    """The JSON of an aws_iam_policy_document, known before apply, as read (`data.aws_iam_policy_document.x.json`)."""
+
+    document: str
+    read_as: str
+
+    def __new__(cls, text: str, document: str, read_as: str) -> _DocumentText:
+        value = super().__new__(cls, text)
+        value.document, value.read_as = document, read_as
+        return value
+
+
+@dataclass(frozen=True)
+class _DocumentReference(Reference):
+    """The JSON of an aws_iam_policy_document with parts known only after apply, as read."""
+
+    document: str = field(default="", compare=False)
+    read_as: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class _DocumentUnknown(UnknownValue):
+    """The JSON of an aws_iam_policy_document with parts that could not be evaluated, as read."""
+
+    document: str = field(default="", compare=False)
+    read_as: str = field(default="", compare=False)
+
+
 def _for_config(value: Any, label: str, references: list[tuple[str, str]] | None) -> Any:
     """An evaluated value as the records keep it: references as their text (with the instance they name)."""
+    if isinstance(value, _DocumentText | _DocumentReference | _DocumentUnknown):
+        # A document used as it is: the rules read the data source's statements, which name where they are written.
+        # Once a function has changed the text (replace(), format()), it is a JSON value of its own.
+        if references is not None:
+            references.append((label, value.document))
+        return ReferenceText(value.read_as, value.document)
     if isinstance(value, UnknownValue):
         return Unevaluated(value.text, value.reason)
     if isinstance(value, Reference):
