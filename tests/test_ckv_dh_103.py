@@ -143,6 +143,16 @@ def test_databases_snapshots_and_images():
     assert "makes aws_rds_cluster.ledger, which holds restricted" in details["aws_rds_cluster_instance.ledger[1]"]
 
 
+def test_the_redshift_default_follows_the_provider_version_terraform_picks():
+    # publicly_accessible unset: public before AWS provider 6.0, private from 6.0 on
+    _expect("provider_v6", failed=set(), passed={"aws_redshift_cluster.reporting"})
+    _expect("provider_locked_v5", failed={"aws_redshift_cluster.reporting"}, passed=set())
+    locked = _details("provider_locked_v5")["aws_redshift_cluster.reporting"]
+    assert "before 6.0 default to true" in locked and "pins hashicorp/aws 5.100.0" in locked
+    assert 'admits hashicorp/aws ">= 6.0"' not in locked
+    assert "no required_providers constraint or lock file" in _details("databases")["aws_redshift_cluster.warehouse"]
+
+
 def test_every_finding_has_the_found_policy_fix_form():
     code, results = _scan()
     assert code == 1
@@ -215,3 +225,22 @@ def test_a_real_plan_gives_the_same_results_as_the_source(stack: str):
         expected = (expected - {(CHECK, address, on_source)}) | {(CHECK, address, on_plan)}
     assert outcomes(from_plan, CHECK) == expected
     assert any(r.result == "failed" for r in from_plan)
+
+
+@pytest.mark.parametrize(("constraints", "locked", "at_least_6"), [
+    ((">= 6.27",), None, True),
+    (("~> 6.0",), None, True),
+    ((">= 5.0, < 7.0",), None, False),  # admits 5.x
+    ((">= 5.0", "~> 6.2"), None, True),  # Terraform intersects the constraints of every module
+    (("> 5.99.99",), None, False),  # 5.99.100 is admitted
+    (("!= 5.0",), None, False),
+    (("not a constraint",), None, False),  # unreadable: nothing assumed
+    ((), None, False),  # nothing said: the older default
+    ((">= 6.0",), (5, 100, 0), False),  # the lock file decides
+    ((">= 5.0",), (6, 2, 0), True),
+])
+def test_which_provider_versions_a_configuration_admits(constraints, locked, at_least_6):
+    from data_handling.model.provider_version import AwsProviderVersions
+
+    versions = AwsProviderVersions(locked=locked, constraints=tuple((c, "versions.tf") for c in constraints))
+    assert versions.always_at_least(6) is at_least_6

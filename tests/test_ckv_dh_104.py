@@ -133,6 +133,17 @@ resource "aws_db_instance" "orders_replica_unlogged" {
   instance_class      = "db.t3.micro"
   tags                = local.confidential
 }
+
+# The engine written as Terraform knows it only after apply (terraform-aws-modules/rds: is_replica is read from
+# the source's ARN): still the source's engine.
+resource "aws_db_instance" "orders_cross_region_replica" {
+  replicate_source_db             = aws_db_instance.orders.arn
+  engine                          = aws_db_instance.orders.arn != null ? null : "postgres"
+  instance_class                  = "db.t3.micro"
+  option_group_name               = aws_db_option_group.audit.name
+  enabled_cloudwatch_logs_exports = ["audit"]
+  tags                            = local.confidential
+}
 """)
     _, results, stderr = run_checkov(tmp_path, POLICY_MAP, check="CKV_DH_104")
     assert "Traceback" not in stderr, stderr
@@ -140,7 +151,8 @@ resource "aws_db_instance" "orders_replica_unlogged" {
                                  ("CKV_DH_104", "aws_db_instance.billing", "failed"),  # as in databases/
                                  ("CKV_DH_104", "aws_db_instance.support", "failed"),
                                  ("CKV_DH_104", "aws_db_instance.orders_replica", "passed"),
-                                 ("CKV_DH_104", "aws_db_instance.orders_replica_unlogged", "failed")}
+                                 ("CKV_DH_104", "aws_db_instance.orders_replica_unlogged", "failed"),
+                                 ("CKV_DH_104", "aws_db_instance.orders_cross_region_replica", "passed")}
     unlogged = " ".join(next(r.details for r in results if r.resource.endswith("orders_replica_unlogged")))
     assert 'has no "audit"' in unlogged or "enabled_cloudwatch_logs_exports" in unlogged, unlogged
     assert "engine of" not in unlogged

@@ -27,7 +27,7 @@ from data_handling.model.blocks import string_list
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.nested_blocks import blocks, resource_blocks
 from data_handling.model.records import Resource
-from data_handling.model.values import Known, ReferenceText, Unknown, as_text, is_unrendered, unwrap
+from data_handling.model.values import Known, ReferenceText, Unevaluated, Unknown, as_text, is_unrendered, unwrap
 
 
 @dataclass(frozen=True)
@@ -644,18 +644,28 @@ def _database(logging: AuditLogging, infra: Infrastructure) -> None:
             logging.near.append("no audit_log_configuration (file access auditing is off by default)")
 
 
+def _engine(store: Resource) -> tuple[str | None, bool]:
+    """A database's engine as text, and whether it is known only after apply (left unevaluated: the text of an
+    expression need not look like one)."""
+    engine = store.text("engine")
+    return engine, engine is not None and (isinstance(unwrap(store.config.get("engine")), Unevaluated)
+                                           or is_unrendered(engine))
+
+
 def _rds(logging: AuditLogging, infra: Infrastructure) -> None:
     store = logging.store
-    engine = store.text("engine")
+    engine, unknown_engine = _engine(store)
     cluster = store.type == "aws_rds_cluster"
-    if engine is None and store.get("replicate_source_db") is not None:
-        # A read replica sets no engine: RDS gives it the source's (terraform-aws-modules/rds replica examples).
+    if (engine is None or unknown_engine) and store.get("replicate_source_db") is not None:
+        # A read replica has its source's engine, whatever it writes (RDS gives it the source's): modules set none
+        # (terraform-aws-modules/rds replica examples), or one Terraform knows only after apply
+        # (`local.is_replica ? null : var.engine`, with is_replica read from the source's ARN).
         sources = [source for source in infra.referenced(store, "replicate_source_db")
                    if source.type == "aws_db_instance" and source is not store]
-        engines = {source.text("engine") for source in sources}
+        engines = {_engine(source) for source in sources}
         if len(engines) == 1:
-            engine = engines.pop()
-    if engine is None or is_unrendered(engine):
+            engine, unknown_engine = engines.pop()
+    if engine is None or unknown_engine:
         logging.looked_for.append("the engine's audit log")
         logging.unresolved.append(f"the engine of {store.describe()} is {engine!r}, so which audit log it has "
                                   "cannot be told; set engine to a known value")

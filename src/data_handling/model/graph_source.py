@@ -72,5 +72,5 @@ def _infrastructure(evaluation: Evaluation, graph_records: list[Resource]) -> In
         evaluation.resources + failed, evaluation.providers, evaluation.calls,
         instances_of=evaluation.instances_of, problems=evaluation.problems,
         missing_modules=evaluation.missing_modules, failed_roots=evaluation.failed_roots,
-        written=evaluation.written,
+        written=evaluation.written, aws_versions=evaluation.aws_versions,
     )

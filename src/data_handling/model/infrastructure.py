@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from data_handling.model.arn import parse_arn
+from data_handling.model.provider_version import UNKNOWN as UNKNOWN_VERSIONS
+from data_handling.model.provider_version import AwsProviderVersions
 from data_handling.model.records import ModuleCall, ModuleKey, ProviderBlock, Resource
 from data_handling.model.values import Known, Resolution, Unknown, as_text, evaluate_merge, is_unrendered, unwrap
 from data_handling.policy.regions import is_well_formed_region
@@ -22,8 +24,11 @@ class Infrastructure:
     def __init__(self, resources: list[Resource], providers: list[ProviderBlock], calls: list[ModuleCall],
                  instances_of: dict[int, list[Resource]] | None = None, problems: list[str] | None = None,
                  missing_modules: list[str] | None = None, failed_roots: dict[str, str] | None = None,
-                 written: dict[tuple[str, str, str], list[Resource]] | None = None):
+                 written: dict[tuple[str, str, str], list[Resource]] | None = None,
+                 aws_versions: dict[str, AwsProviderVersions] | None = None):
         self.resources = [r for r in resources if r.mode == "resource"]
+        # root module directory -> what decides its hashicorp/aws version (a default that changed with 6.0)
+        self._aws_versions = aws_versions or {}
         # (file, type, name) of a resource block as written -> its evaluated instances (for .tf.json scans)
         self._written = written or {}
         # id(a configuration checkov hands a check) -> the evaluated instances it stands for; [] = none exist
@@ -42,6 +47,10 @@ class Infrastructure:
         self._type_index: dict[tuple[str | None, str], list[tuple[int, Resource]]] | None = None
         self._block_index: dict[tuple[str, str, str, str], list[Resource]] | None = None
         self._referrers: dict[int, list[tuple[str, Resource]]] | None = None
+
+    def aws_provider_versions(self, resource: Resource) -> AwsProviderVersions:
+        """The hashicorp/aws versions the root of `resource` can run with (nothing known: UNKNOWN)."""
+        return self._aws_versions.get(resource.root_dir, UNKNOWN_VERSIONS)
 
     # --- navigating -------------------------------------------------------------------------------------
 

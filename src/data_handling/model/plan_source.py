@@ -22,6 +22,7 @@ from typing import Any
 from data_handling.model.addresses import split_address, strip_instance_key
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.plan_shape import PlanError, check_complete, check_shape, read_plan_document
+from data_handling.model.provider_version import AWS_SOURCES, AwsProviderVersions
 from data_handling.model.records import ProviderBlock, Resource
 from data_handling.safe_text import one_line, quoted
 
@@ -122,7 +123,12 @@ def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
             for target in _resolve(reference, parent_path, parent_instance, modules, by_module, set()):
                 inputs[(label, id(target))] = (label, target)
         _module_inputs[id(resource.config)] = list(inputs.values())
-    return Infrastructure(records, providers, [])
+    # required_providers constraints, as the plan's configuration records them per provider configuration
+    constraints = {(str(config["version_constraint"]), f"the plan's configuration ({key})"): None
+                   for key, config in (configuration.get("provider_config") or {}).items()
+                   if str(config.get("full_name", "")).lower() in AWS_SOURCES and config.get("version_constraint")}
+    return Infrastructure(records, providers, [],
+                          aws_versions={root_dir: AwsProviderVersions(constraints=tuple(constraints))})
 
 
 # id(resource config) -> (argument, resource) for what the arguments of the resource's module call refer to.

@@ -8,7 +8,8 @@ No Confidential or Restricted store is readable by everyone. The resource that c
   settings off, or a bucket with none at all — unless an aws_s3_account_public_access_block with all four on
   covers the bucket's account (AWS applies the stricter of the two);
 - databases: publicly_accessible = true on an RDS instance, an Aurora / DocumentDB / Neptune cluster instance, a
-  Redshift cluster (unset counts: AWS provider versions before 6.0 default it to true) or a Redshift Serverless
+  Redshift cluster (unset counts where the configuration admits AWS provider versions before 6.0, which default
+  it to true: no lock file pins 6.x and no required_providers constraint excludes 5.x) or a Redshift Serverless
   workgroup;
 - OpenSearch / Elasticsearch: a domain outside a VPC whose access policy (`access_policies`, or an
   aws_opensearch_domain_policy / aws_elasticsearch_domain_policy) has an open statement;
@@ -346,9 +347,10 @@ def _publicly_accessible(resource: Resource, infra: Infrastructure, policy: Poli
         subjects, exposed = [resource], resource.address
     exposure = Exposure(subjects, exposed=exposed)
     value = unwrap(resource.config.get("publicly_accessible"))
-    if value is None and resource.type in PUBLIC_BY_DEFAULT:
+    versions = infra.aws_provider_versions(resource)
+    if value is None and resource.type in PUBLIC_BY_DEFAULT and not versions.always_at_least(6):
         exposure.findings.append(f"{resource.describe()} does not set publicly_accessible, which AWS provider "
-                                 "versions before 6.0 default to true")
+                                 f"versions before 6.0 default to true, and {versions.describe()}")
     elif value is True or (isinstance(value, str) and value.strip().lower() == "true"):
         exposure.findings.append(f"{resource.describe()} sets publicly_accessible = true")
     elif isinstance(value, str) and is_unrendered(value):

@@ -47,6 +47,7 @@ from data_handling.model.expressions import (
 from data_handling.model.hcl.files import ModuleFiles, WrittenBlock, load_module
 from data_handling.model.hcl.inputs import ScanInputs, VariableSource, root_values
 from data_handling.model.hcl.policy_document import NotRendered, Rendering, parse_merged, render
+from data_handling.model.provider_version import AWS_SOURCES, AwsProviderVersions, parse_version
 from data_handling.model.raw_hcl import parsed
 from data_handling.model.values import ReferenceText, Unevaluated
 
@@ -241,6 +242,24 @@ class Tree:
         instance.config = module.evaluate_body(body, instance.bindings, "", references=references,
                                                skip=_RESOURCE_META)
         instance.references = list(dict.fromkeys(references))
+
+    # --- the AWS provider's version -------------------------------------------------------------------------
+
+    def aws_versions(self) -> AwsProviderVersions:
+        """The lock file's hashicorp/aws version, else the constraints of the root and every module it calls."""
+        lock_file = os.path.join(self.root_dir, ".terraform.lock.hcl")
+        document = parsed(lock_file) if os.path.isfile(lock_file) else None
+        for entry in (document or {}).get("provider", []):
+            for source, body in (entry.items() if isinstance(entry, dict) else ()):
+                version = _one(body.get("version")) if isinstance(body, dict) else None
+                if source.lower() in AWS_SOURCES and isinstance(version, str) and parse_version(version):
+                    return AwsProviderVersions(locked=parse_version(version), locked_in=lock_file)
+        constraints: dict[tuple[str, str], None] = {}
+        for module in {id(m.files): m for m in self.modules.values()}.values():
+            for constraint, where in module.files.aws_version_constraints:
+                shown = where if not module.address else f"{where} of {strip_keys(module.address)}"
+                constraints[(constraint, shown)] = None
+        return AwsProviderVersions(constraints=tuple(constraints))
 
     # --- aws_iam_policy_document ---------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ class ModuleFiles:
     providers: list[WrittenBlock] = field(default_factory=list)
     outputs: dict[str, WrittenBlock] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
+    # `terraform { required_providers { aws = { version = "..." } } }`: (constraint, "file:line")
+    aws_version_constraints: list[tuple[str, str]] = field(default_factory=list)
 
 
 # The repository root the CLI confines the scan to: a symlink in the tree that resolves outside it is not read.
@@ -113,6 +115,31 @@ def _collect(module: ModuleFiles, document: dict[str, Any], file_path: str) -> N
     for entry in document.get("output", []):
         for name, body in _named(entry):
             module.outputs[name] = WrittenBlock("output", (name,), body, file_path, _line(body))
+    for entry in document.get("terraform", []):
+        if isinstance(entry, dict):
+            module.aws_version_constraints += _aws_constraints(entry, file_path)
+
+
+def _aws_constraints(terraform: dict[str, Any], file_path: str) -> list[tuple[str, str]]:
+    """The version constraints of hashicorp/aws in a terraform block (python-hcl2's or .tf.json's shape)."""
+    found = []
+    where = f"{os.path.basename(file_path)}:{_line(terraform)}" if _line(terraform) else os.path.basename(file_path)
+    entries = terraform.get("required_providers")
+    for entry in entries if isinstance(entries, list) else [entries]:
+        for name, requirement in (entry.items() if isinstance(entry, dict) else ()):
+            requirement = requirement[0] if isinstance(requirement, list) and requirement else requirement
+            if isinstance(requirement, str) and name == "aws":  # the pre-0.13 form `aws = "~> 3.0"`
+                found.append((requirement, where))
+            if not isinstance(requirement, dict):
+                continue
+            source = requirement.get("source", name)
+            source = source[0] if isinstance(source, list) and source else source
+            version = requirement.get("version")
+            version = version[0] if isinstance(version, list) and version else version
+            if str(source).lower() in ("aws", "hashicorp/aws", "registry.terraform.io/hashicorp/aws") and \
+                    isinstance(version, str):
+                found.append((version, where))
+    return found
 
 
 def _named(entry: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from data_handling.model.hcl.evaluator import ResourceInstance, TooLarge, Tree, strip_keys
 from data_handling.model.hcl.files import forget_loaded, terraform_files
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
+from data_handling.model.provider_version import AwsProviderVersions
 from data_handling.model.records import ModuleCall, ProviderBlock, Resource
 
 logger = logging.getLogger("data_handling")
@@ -36,6 +37,7 @@ class Evaluation:
     missing_modules: list[str] = field(default_factory=list)
     # (file, type, name) of a resource block as written -> its evaluated instances, in every root
     written: dict[tuple[str, str, str], list[Resource]] = field(default_factory=dict)
+    aws_versions: dict[str, AwsProviderVersions] = field(default_factory=dict)  # root -> hashicorp/aws versions
 
 
 def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[str]],
@@ -71,6 +73,7 @@ def evaluate_roots(graph_resources: list[Resource], root_files: dict[str, set[st
                                  for p in tree.providers]
         evaluation.calls += [ModuleCall(root_dir, c.parent, c.address, c.providers, c.file_path, c.line)
                              for c in tree.calls]
+        evaluation.aws_versions[root_dir] = tree.aws_versions()
     for (root_dir, _), record in records.items():
         instance = trees[root_dir].instances[record.address]
         record.references = [(label, records[(root_dir, target)]) for label, target in instance.references
