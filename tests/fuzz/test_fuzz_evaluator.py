@@ -549,3 +549,21 @@ def test_the_text_of_an_unknown_template_is_bounded_too(tmp_path: Path):
         evaluation = _evaluate_directory(tmp_path)
     bucket = evaluation.resources[0].config["bucket"][0]
     assert len(bucket) < 1_000
+
+
+def test_policy_documents_that_merge_each_other_twice_are_bounded(tmp_path: Path):
+    """Each aws_iam_policy_document merging the one before twice doubles the JSON: 2^40 statements by the last.
+    Past the bounds the document is unknown (rendered once, not per reader), and the root is still evaluated."""
+    documents = ['data "aws_iam_policy_document" "d0" {\n  statement {\n    actions = ["s3:GetObject"]\n'
+                 '    resources = ["*"]\n  }\n}\n']
+    documents += [f'data "aws_iam_policy_document" "d{i + 1}" {{\n  source_policy_documents = '
+                  f'[data.aws_iam_policy_document.d{i}.json, data.aws_iam_policy_document.d{i}.json]\n}}\n'
+                  for i in range(40)]
+    (tmp_path / "main.tf").write_text("".join(documents) + 'resource "aws_s3_bucket_policy" "p" {\n'
+                                      '  bucket = "b"\n  policy = replace(data.aws_iam_policy_document.d40.json, '
+                                      '"x", "y")\n}\n')
+    with bounded(seconds=20.0):
+        evaluation = _evaluate_directory(tmp_path)
+    assert not evaluation.failed_roots
+    (policy,) = [r for r in evaluation.resources if r.type == "aws_s3_bucket_policy"]
+    assert str(policy.config["policy"][0]) == "${data.aws_iam_policy_document.d40.json}"  # unknown, not a document

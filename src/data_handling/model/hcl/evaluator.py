@@ -31,6 +31,7 @@ from typing import Any
 from data_handling.model.expressions import (
     Budget,
     EvaluationError,
+    EvaluationLimit,
     Lazy,
     LazyCollection,
     NotEvaluable,
@@ -274,6 +275,9 @@ class Tree:
         self.recorders.append([])  # what the document reads is its own reference, not the reader's
         try:
             value = self._render_document(instance, name)
+        except EvaluationLimit as error:
+            # Too large (documents merging each other, doubling): unknown, and not rendered again per reader
+            value = UnknownValue(f"{instance.address}.{name}", instance.address, reason=str(error))
         finally:
             self.recorders.pop()
             self._rendering.discard(key)
@@ -316,6 +320,7 @@ class Tree:
         except NotRendered:
             return Reference(read_as, instance.address)  # known after apply: the rules read the data source itself
         _check_text(len(text))
+        self.budget.charge(text=len(text))  # the tree's bound on text: documents may merge documents
         if rendering.unknown:
             return _DocumentUnknown(text, None, template=True, reason="; ".join(rendering.unknown),
                                     document=instance.address, read_as=read_as)
