@@ -2,8 +2,10 @@
 CKV_DH_105 (no sharing outside the organisation), end to end through `data-handling audit` against moto in server
 mode (the fixtures of test_live_audit.py): S3 bucket policies, ACLs and public access blocks (the bucket's and the
 account's), RDS and Redshift public endpoints, DB snapshots shared by their restore attribute, Secrets Manager,
-DynamoDB and Glue resource policies, KMS grants and S3 replication into another account, each with a violating and
-a compliant case and the exact (check, ARN) sets; a denied GetBucketPolicy and ListGrants fail closed (exit 2).
+DynamoDB and Glue resource policies, KMS grants, S3 replication into another account and DLM share rules, each with
+a violating and a compliant case and the exact (check, ARN) sets; a denied GetBucketPolicy and ListGrants fail
+closed (exit 2). moto has no DLM: its policies are answered through tests/moto_lacks.py (a botocore before-call
+handler, as botocore's Stubber answers).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import json
 import boto3
 import pytest
 
+import moto_lacks
 from conftest import REPO
+from data_handling.model.live import read_estate
 from test_live_audit import (  # noqa: F401  (fixtures: the moto server, the AWS configuration)
     ACCOUNT,
     CONFIDENTIAL_ACME,
@@ -233,6 +237,33 @@ def test_a_glue_catalog_policy_open_to_everyone(tmp_path):
     assert code == 1
     catalog = f"arn:aws:glue:eu-west-1:{ACCOUNT}:catalog/resource-policy"
     assert results(report, "failed", ACCESS) == {("CKV_DH_103", catalog), ("CKV_DH_105", catalog)}
+
+
+def test_dlm_share_rules(tmp_path):
+    """DLM shares the snapshots a policy creates with share_rule target accounts (moto has no DLM: the policies
+    are answered through tests/moto_lacks.py, as GetLifecyclePolicy returns them)."""
+    arn = {name: f"arn:aws:dlm:eu-west-1:{ACCOUNT}:policy/{name}" for name in ("to-partner", "to-dr")}
+    accounts = {"to-partner": OUTSIDE, "to-dr": INSIDE}
+    moto_lacks.answers[("dlm", "GetLifecyclePolicies")] = lambda _: {"Policies": [
+        {"PolicyId": name, "State": "ENABLED"} for name in arn]}
+    moto_lacks.answers[("dlm", "GetLifecyclePolicy")] = lambda params: {"Policy": {
+        "PolicyId": params["PolicyId"], "State": "ENABLED", "PolicyArn": arn[params["PolicyId"]],
+        "PolicyDetails": {"ResourceTypes": ["VOLUME"], "TargetTags": [{"Key": "data_class", "Value": "confidential"}],
+                          "Schedules": [{"Name": "nightly", "ShareRules": [
+                              {"TargetAccounts": [accounts[params["PolicyId"]]]}]}]}}}
+    code, report = _audit(tmp_path, "--regions", "eu-west-1")
+    assert code == 1 and report["unverified"] == []
+    assert results(report, "failed", ("CKV_DH_105",)) == {("CKV_DH_105", arn["to-partner"])}
+    assert results(report, "passed", ("CKV_DH_105",)) == {("CKV_DH_105", arn["to-dr"])}
+
+
+def test_each_new_listing_is_read_once_per_region():
+    estate = read_estate([boto3.Session()], ["eu-west-1", "us-east-1"])
+    for listing in (("rds", "DescribeDBSnapshots"), ("rds", "DescribeDBClusterSnapshots"),
+                    ("glue", "GetResourcePolicy")):
+        assert estate.log.calls.count(listing) == 2, listing
+    assert estate.log.calls.count(("s3control", "GetPublicAccessBlock")) == 1  # account-wide
+    assert not estate.gaps
 
 
 # --- fail closed ---------------------------------------------------------------------------------------------

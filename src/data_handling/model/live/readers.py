@@ -556,7 +556,9 @@ def _dlm_policy(caller: Caller, policy_id: str) -> Read:
                   "schedule": [{"name": schedule.get("Name"), "cross_region_copy_rule": [
                       {"target": rule.get("Target"), "target_region": rule.get("TargetRegion"),
                        "encrypted": rule.get("Encrypted"), "cmk_arn": rule.get("CmkArn")}
-                      for rule in schedule.get("CrossRegionCopyRules") or []] or None}
+                      for rule in schedule.get("CrossRegionCopyRules") or []] or None,
+                      "share_rule": [{"target_accounts": rule.get("TargetAccounts")}  # CKV_DH_105
+                                     for rule in schedule.get("ShareRules") or []] or None}
                       for schedule in details.get("Schedules") or []] or None,
                   "action": [{"name": action.get("Name"), "cross_region_copy": [
                       {"target": copy.get("Target")} for copy in action.get("CrossRegionCopy") or []] or None}
