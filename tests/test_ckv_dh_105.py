@@ -342,3 +342,52 @@ def test_a_provider_whose_account_is_unknown_is_one_account_with_itself(tmp_path
     assert "same provider configuration" in recipient_resource(by_name["same"], home, infra, policy).inside
     other = recipient_resource(by_name["other"], home, infra, policy)
     assert other.unresolved and "allowed_account_ids" in other.unresolved
+
+
+def test_the_legacy_inline_replication_states_its_destination_account(tmp_path: Path):
+    """The inline replication_configuration of aws_s3_bucket names the destination account `account_id` (the S3
+    API's Destination.Account, `account` of aws_s3_bucket_replication_configuration): a bucket outside the
+    configuration is then judged by that account, as the separate resource's is."""
+    from data_handling.rules.no_third_party_sharing import evaluate
+
+    infra = _model(tmp_path, {"main.tf": """
+        provider "aws" {
+          region              = "eu-west-1"
+          allowed_account_ids = ["111111111111"]
+        }
+        resource "aws_s3_bucket" "to_dr" {
+          bucket = "orders"
+          tags   = { data_class = "confidential" }
+          replication_configuration {
+            role = "arn:aws:iam::111111111111:role/replication"
+            rules {
+              id     = "dr"
+              status = "Enabled"
+              destination {
+                bucket     = "arn:aws:s3:::orders-dr"
+                account_id = "222222222222"
+              }
+            }
+          }
+        }
+        resource "aws_s3_bucket" "to_partner" {
+          bucket = "claims"
+          tags   = { data_class = "confidential" }
+          replication_configuration {
+            role = "arn:aws:iam::111111111111:role/replication"
+            rules {
+              id     = "partner"
+              status = "Enabled"
+              destination {
+                bucket     = "arn:aws:s3:::partner-claims"
+                account_id = "999999999999"
+              }
+            }
+          }
+        }
+    """})
+    policy = _policy(account_ids=["222222222222"])
+    outcomes = {r.address: evaluate(r, infra, policy) for r in infra.resources}
+    assert outcomes["aws_s3_bucket.to_dr"].passed
+    failed = outcomes["aws_s3_bucket.to_partner"]
+    assert not failed.passed and 'destination.account "999999999999": account 999999999999' in failed.found

@@ -443,6 +443,7 @@ def test_dynamodb_replicas_in_other_regions_are_copies(monkeypatch):
         stub.add_response("describe_table", {"Table": {"TableName": "orders", "TableArn": arn, "Replicas": [
             {"RegionName": "eu-west-1"}, {"RegionName": "us-east-1"}]}}, {"TableName": "orders"})
         stub.add_response("list_tags_of_resource", {"Tags": CONFIDENTIAL_ACME}, {"ResourceArn": arn})
+        stub.add_client_error("get_resource_policy", "PolicyNotFoundException", expected_params={"ResourceArn": arn})
         read = _dynamodb_table(Caller(client, ACCOUNT, "eu-west-1", CallLog()), "orders")
     [(record, _)] = read.records
     assert record.config["replica"] == [{"region_name": ["us-east-1"]}]

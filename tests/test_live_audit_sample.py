@@ -24,6 +24,15 @@ CKV_DH_203 card table). Every stack is seeded into moto's one account, the centr
 central side central here is the bucket name and the database location (the scan may also see its
 account). Firehose streams are created with their extended S3 destination and format conversion table. Not seeded:
 API Gateway stages, EventBridge targets and metric filters (not read live).
+
+For CKV_DH_103/105, a key policy's principals are what AWS stores once applied (a referenced role is its ARN in
+the account, data.aws_caller_identity the account ID); each aws_s3_bucket_policy is put on the bucket it refers
+to, as the JSON policy its statements make (a reference in a condition, such as acme's VPC endpoint ID, is one
+concrete value after apply: a made-up endpoint ID here), and each aws_s3_bucket_public_access_block with its four
+settings (after the policies: AWS refuses a public policy once block_public_policy is on). The audit names them
+`<bucket ARN>?policy` and `?publicAccessBlock`; the sample's violations are both bucket policies (acme's tenant
+data readable by every AWS principal, and its invoices shared with the collections agency's account). Every stack
+is one moto account, so the sample's organisation accounts and this one are all inside; the agency's is not.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import moto_lacks
 from conftest import REPO, build_model
 from data_handling.model.blocks import blocks, string_list
 from data_handling.model.classification import classify
+from data_handling.model.iam_policy import policy_of
 from data_handling.model.kms_keys import key_settings, resolve
 from data_handling.model.values import Known, as_text, unwrap
 from data_handling.policy.loader import load
@@ -49,10 +59,11 @@ from test_sample_infra import STACKS, annotated
 SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
                 "aws_backup_plan", "aws_flow_log", "aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter",
                 "aws_cloudwatch_log_data_protection_policy", "aws_glue_catalog_database", "aws_glue_catalog_table",
-                "aws_kinesis_firehose_delivery_stream")
+                "aws_kinesis_firehose_delivery_stream", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block")
 # created once every stack's stores exist: they name buckets, log groups and databases
 LATER = ("aws_glue_catalog_table", "aws_kinesis_firehose_delivery_stream", "aws_flow_log",
-         "aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_data_protection_policy")
+         "aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_data_protection_policy",
+         "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block")
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -97,6 +108,8 @@ def seed_sample(policy) -> dict[str, str]:
             fallback = f"{stack.name}-{resource.name}".lower().replace("_", "-")
             arn = _create(resource, region.value, pairs, fallback, infra, keys)
             arns[resource.address] = arn
+    # a bucket's policy before its public access block (AWS refuses a public policy once the block is on)
+    later.sort(key=lambda item: item[0].type == "aws_s3_bucket_public_access_block")
     for resource, infra in later:
         region = infra.region_of(resource)
         if not isinstance(region, Known) or region.value not in REGIONS:
@@ -109,6 +122,10 @@ def seed_sample(policy) -> dict[str, str]:
             arns[resource.address] = _firehose(resource, region.value, _tags(resource, infra) or {}, arns)
         elif resource.type == "aws_cloudwatch_log_subscription_filter":
             arns[resource.address] = _subscription_filter(resource, region.value)
+        elif resource.type in ("aws_s3_bucket_policy", "aws_s3_bucket_public_access_block"):
+            bucket = _bucket_access(resource, region.value, arns)
+            if bucket:
+                arns[resource.address] = bucket
         else:  # moto has no GetDataProtectionPolicy: answered from here (_answer_selections)
             document = resource.get("policy_document")
             protections[as_text(resource.get("log_group_name")) or ""] = \
@@ -117,6 +134,53 @@ def seed_sample(policy) -> dict[str, str]:
 
 
 protections: dict[str, str] = {}  # log group name -> its data protection policy document
+
+
+# --- CKV_DH_103/105: bucket policies and public access blocks --------------------------------------------------
+
+_ENDPOINT = "vpce-0a1b2c3d4e5f60718"  # a reference to an endpoint's ID is one concrete endpoint after apply
+
+
+def _bucket_access(resource, region: str, arns: dict[str, str]) -> str | None:
+    """Put the policy or public access block on the bucket it refers to; the record's ARN in the audit."""
+    [bucket] = [target for label, target in resource.references if label == "bucket" and target.type == "aws_s3_bucket"]
+    if bucket.address not in arns:
+        return None
+    name = arns[bucket.address].removeprefix("arn:aws:s3:::")
+    s3 = boto3.client("s3", region_name=region)
+    if resource.type == "aws_s3_bucket_public_access_block":
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+            key: unwrap(resource.config.get(setting)) is True for key, setting in (
+                ("BlockPublicAcls", "block_public_acls"), ("BlockPublicPolicy", "block_public_policy"),
+                ("IgnorePublicAcls", "ignore_public_acls"), ("RestrictPublicBuckets", "restrict_public_buckets"))})
+        return f"arn:aws:s3:::{name}?publicAccessBlock"
+    document = policy_of(resource)
+    assert document is not None and not document.problems, document
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        _statement(statement, f"arn:aws:s3:::{name}") for statement in document.statements]}))
+    return f"arn:aws:s3:::{name}?policy"
+
+
+def _statement(statement, bucket_arn: str) -> dict:
+    """A statement of the model as AWS stores it; references (known after apply) as the values they take."""
+    def concrete(value: str, instead: str) -> str:
+        return instead if re.search(r"\$\{|^(module\.|data\.)?aws_\w+\.", value) else value
+
+    sid = re.match(r'statement "([^"]+)"', statement.where)
+    found: dict = {**({"Sid": sid.group(1)} if sid else {}), "Effect": statement.effect,
+                   "NotAction" if statement.not_actions else "Action": list(statement.actions),
+                   "NotResource" if statement.not_resources else "Resource": [
+                       concrete(r, bucket_arn + ("/*" if r.endswith("/*") else "")) for r in statement.resources]}
+    principals: dict = {}
+    for principal in statement.principals:
+        principals.setdefault(principal.kind, []).append(principal.identifier)
+    if principals:
+        found["NotPrincipal" if statement.not_principals else "Principal"] = \
+            "*" if list(principals) == ["*"] else principals
+    for condition in statement.conditions:
+        found.setdefault("Condition", {}).setdefault(condition.operator, {})[condition.key] = [
+            concrete(value, _ENDPOINT) for value in condition.values]
+    return found
 
 
 def _columns(blocks_found) -> list[dict]:
@@ -220,6 +284,8 @@ def _create(resource, region: str, tags: list[dict], fallback: str, infra, keys:
         documents = [target for label, target in resource.references if label == "policy" and target.mode == "data"]
         if documents:
             policy = _rendered(documents[0])
+        elif policy:
+            policy = _applied_principals(json.loads(policy) if isinstance(policy, str) else unwrap(policy))
         extra = {"Policy": policy if isinstance(policy, str) else json.dumps(policy)} if policy else {}
         key = kms.create_key(MultiRegion=str(resource.get("multi_region")).lower() == "true",
                              **({"Tags": [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags]} if tags else {}),
@@ -290,6 +356,26 @@ def _answer_selections() -> None:
         "BackupSelection": selections[params["BackupPlanId"]][int(params["SelectionId"])]}
 
 
+def _applied(text: str) -> str:
+    """A principal as AWS stores it once applied: a role or user the configuration references is that identity's
+    ARN in the account (moto's one account here), data.aws_caller_identity and data.aws_partition their values."""
+    text = re.sub(r"\$\{data\.aws_caller_identity\.[\w-]+\.account_id\}", "123456789012", text)
+    text = re.sub(r"\$\{data\.aws_partition\.[\w-]+\.partition\}", "aws", text)
+    reference = re.fullmatch(r"(?:module\.[\w-]+\.)*aws_iam_(role|user)\.([\w-]+)\.arn", text)
+    return f"arn:aws:iam::123456789012:{reference.group(1)}/{reference.group(2)}" if reference else text
+
+
+def _applied_principals(document: dict) -> dict:
+    """A policy written with jsonencode, its principals as AWS stores them (_applied)."""
+    statements = document.get("Statement") or []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = statement.get("Principal")
+        if isinstance(principal, dict):
+            statement["Principal"] = {kind: [_applied(str(i)) for i in string_list(value)]
+                                      for kind, value in principal.items()}
+    return document
+
+
 def _rendered(document) -> dict:
     """An aws_iam_policy_document as the JSON policy Terraform would send to AWS."""
     statements = []
@@ -301,7 +387,7 @@ def _rendered(document) -> dict:
             statement["Sid"] = as_text(block.get("sid"))
         for principal in blocks(block, "principals")[0]:
             statement.setdefault("Principal", {})[as_text(principal.get("type"))] = \
-                string_list(principal.get("identifiers"))
+                [_applied(str(identifier)) for identifier in string_list(principal.get("identifiers"))]
         for condition in blocks(block, "condition")[0]:
             statement.setdefault("Condition", {}).setdefault(as_text(condition.get("test")), {})[
                 as_text(condition.get("variable"))] = string_list(unwrap(condition.get("values")))
@@ -315,18 +401,27 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     arns = seed_sample(policy)
     _answer_selections()
     assert len(arns) >= 20, arns  # the sample's stores really were seeded
-    # the checks the audit runs (rules/registry.py); CKV_DH_103-106 are not audited yet and say so
+    # the checks the audit runs (rules/registry.py); CKV_DH_104 and 106 are not audited yet and say so
     scan_failures = {(check, arns[address]) for stack in STACKS for check, address in annotated(stack)
                      if address in arns and check in AUDITED_RULES}
     code, report = audit(tmp_path, "--policy-map", str(REPO / "policy_map.yaml"), "--regions", ",".join(REGIONS))
     assert code == 1
     audit_failures = {(r["check_id"], r["resource"]) for r in report["results"]["failed_checks"]}
-    assert audit_failures == scan_failures
-    assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_201",
-                                                      "CKV_DH_202", "CKV_DH_203", "CKV_DH_204", "CKV_DH_302",
-                                                      "CKV_DH_303"}
-    # de-identified at source by its log group's data protection policy (GetDataProtectionPolicy, stubbed)
     passed = {(r["check_id"], r["resource"]) for r in report["results"]["passed_checks"]}
+    assert audit_failures == scan_failures
+    assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_103",
+                                                      "CKV_DH_105", "CKV_DH_201", "CKV_DH_202", "CKV_DH_203",
+                                                      "CKV_DH_204", "CKV_DH_302", "CKV_DH_303"}
+    # the sample's bucket policies: everyone (103, 105), an outside account beside the organisation (105 only);
+    # acme's read through its own VPC endpoint restricts the wildcard principal, so it exposes nothing
+    assert {(c, a) for c, a in audit_failures if c in ("CKV_DH_103", "CKV_DH_105")} == {
+        ("CKV_DH_103", arns["aws_s3_bucket_policy.acme_data_partner_read"]),
+        ("CKV_DH_105", arns["aws_s3_bucket_policy.acme_data_partner_read"]),
+        ("CKV_DH_105", arns["aws_s3_bucket_policy.acme_invoices"])}
+    assert {("CKV_DH_103", arns["aws_s3_bucket_policy.acme_invoices"]),
+            ("CKV_DH_103", arns["aws_s3_bucket_public_access_block.acme_invoices"]),
+            ("CKV_DH_103", arns["aws_s3_bucket.acme_invoices"])} <= passed
+    # de-identified at source by its log group's data protection policy (GetDataProtectionPolicy, stubbed)
     assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.storefront_to_central"]) in passed
     assert ("CKV_DH_303", arns["aws_cloudwatch_log_subscription_filter.audit_to_central"]) in audit_failures
     # a central Glue table of approved columns (its database's location is the central bucket)

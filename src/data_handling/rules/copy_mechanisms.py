@@ -205,8 +205,15 @@ def _s3_rules(resource: Resource, infra: Infrastructure, source: Site, data: tup
             site, found = _bucket(resource, infra, f"{rules_path}.destination.bucket", destination.get("bucket"))
             copies.append(Copy(f"S3 replication rule {_label(rule, 'id', index)}", source, site, data, to=found,
                                to_value=unwrap(destination.get("bucket")),
-                               to_account=unwrap(destination.get("account"))))
+                               to_account=_destination_account(destination)))
     return copies
+
+
+def _destination_account(destination: Block) -> Any:
+    """The destination account a rule states: `account` of aws_s3_bucket_replication_configuration, `account_id`
+    of the legacy inline replication_configuration block (the same setting, the S3 API's Destination.Account)."""
+    account = unwrap(destination.get("account"))
+    return account if account is not None else unwrap(destination.get("account_id"))
 
 
 def _s3_replication(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:

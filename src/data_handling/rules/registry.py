@@ -9,6 +9,8 @@ from __future__ import annotations
 from data_handling.rules import (
     card_fields,
     key_policy,
+    no_third_party_sharing,
+    public_access,
     raw_logs_central,
     replication,
     store_classified,
@@ -24,6 +26,8 @@ RULES: dict[str, Rule] = {
     "CKV_DH_100": store_classified.evaluate,
     "CKV_DH_101": tenant_home_region.evaluate,
     "CKV_DH_102": replication.evaluate,
+    "CKV_DH_103": public_access.evaluate,
+    "CKV_DH_105": no_third_party_sharing.evaluate,
     "CKV_DH_201": vault_only.evaluate,
     "CKV_DH_202": vault_kms.evaluate,
     "CKV_DH_203": card_fields.evaluate,

@@ -24,6 +24,9 @@ _ACTION_NAMES = {
     # IAM names the action in the singular
     ("efs", "DescribeReplicationConfigurations"): "elasticfilesystem:DescribeReplicationConfiguration",
     ("s3control", "ListMultiRegionAccessPoints"): "s3:ListMultiRegionAccessPoints",
+    # CKV_DH_103/105: the bucket's and the account's Block Public Access settings
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
 }
 # Every operation the reader calls: (botocore service name, operation name).
 OPERATIONS: tuple[tuple[str, str], ...] = (
@@ -76,6 +79,19 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("glue", "GetTags"),
     ("ssm", "DescribeParameters"),
     ("ssm", "ListTagsForResource"),
+    # CKV_DH_103/105: who can read or receive the data (resource policies, ACLs, public access, grants, shares)
+    ("s3", "GetBucketPolicy"),
+    ("s3", "GetBucketAcl"),
+    ("s3", "GetPublicAccessBlock"),
+    ("s3control", "GetPublicAccessBlock"),
+    ("kms", "ListGrants"),
+    ("secretsmanager", "GetResourcePolicy"),
+    ("dynamodb", "GetResourcePolicy"),
+    ("rds", "DescribeDBSnapshots"),
+    ("rds", "DescribeDBSnapshotAttributes"),
+    ("rds", "DescribeDBClusterSnapshots"),
+    ("rds", "DescribeDBClusterSnapshotAttributes"),
+    ("glue", "GetResourcePolicy"),
 )
 _XML_CODE = re.compile(r"<Code>([^<]{1,200})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{1,2000})</Message>")

@@ -26,7 +26,7 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "dynamodb": readers.dynamodb_tables,
     "secretsmanager": readers.secrets,
     "kms": readers.kms_keys,
-    "rds": readers.rds,
+    "rds": readers.rds_with_snapshots,  # DB and cluster snapshots: CKV_DH_103/105
     "ssm": readers.ssm_parameters,
     "efs": readers.efs,
     "backup": readers.backup_plans,
@@ -37,7 +37,7 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "logs": readers.log_groups,
     "ec2": readers.flow_logs,
     "firehose": readers.firehose_streams,
-    "glue": readers.glue_catalog,
+    "glue": readers.glue,  # the catalog's resource policy: CKV_DH_103/105
 }
 DEFAULT_WORKERS = 16
 
@@ -93,6 +93,7 @@ def read_estate(sessions: Iterable[Any], regions: list[str] | None, workers: int
         s3control = Caller(session.client("s3control", region_name=readers.MRAP_REGION, config=client_config()),
                            account, readers.MRAP_REGION, log)
         plan.append((readers.s3_multi_region_access_points, s3control, ()))
+        plan.append((readers.s3_account_public_access_block, s3control, ()))  # CKV_DH_103
         for region in account_regions:
             for service, reader in REGIONAL_SERVICES.items():
                 client = session.client(service, region_name=region, config=client_config())
@@ -167,6 +168,16 @@ def _unseen_member(group: LiveResource, member: str, regions: list[str]) -> Gap:
                False, group.address, (group.type,))
 
 
+def _unread_primary(replica: LiveResource, primary: str, regions: list[str]) -> Gap:
+    """A replica secret whose primary was not read: its resource policy (the primary's) is unknown."""
+    region = primary.split(":")[3] if primary.count(":") >= 5 else ""
+    why = "which this audit does not read: add it to --regions" if region not in regions else \
+        "but its region's listing did not return it"
+    return Gap(replica.account, region, "secretsmanager", "GetResourcePolicy",
+               f"its resource policy is its primary's, {primary} in {region or '?'}, {why}", False, replica.address,
+               (replica.type,))
+
+
 def _link(read: Read, accounts: list[str], regions: list[str], aliases: Aliases | None = None,
           log: CallLog | None = None) -> Infrastructure:
     """Resolve the links the readers named (by ARN, key ID, alias or identifier) into model references; a member
@@ -218,6 +229,14 @@ def _link(read: Read, accounts: list[str], regions: list[str], aliases: Aliases 
                 elif member is not None and attribute == "__member__":
                     member.config["global_cluster_identifier"] = record.config["global_cluster_identifier"]
                     member.references.append(("global_cluster_identifier", record))
+                continue
+            elif attribute == "__policy_of__":  # a replica secret's resource policy is its primary's
+                primary = by_arn.get(text)
+                if primary is not None:
+                    record.config.pop("policy", None)
+                    record.config.update({"policy": primary.config["policy"]} if "policy" in primary.config else {})
+                elif log is not None:
+                    log.record_gap(_unread_primary(record, text, regions))
                 continue
             else:  # primary_key_arn, replication_source_identifier, source_db_cluster_identifier: ARNs
                 target = by_arn.get(text)

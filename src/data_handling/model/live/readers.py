@@ -95,7 +95,9 @@ def _s3_bucket(caller: Caller, name: str, regions: frozenset[str]) -> Read:
                                                                    f"configuration: {failed.gap.describe()}"}
     record = resource(arn=arn, resource_type="aws_s3_bucket", name=name, account=caller.account, region=region,
                       evidence="s3:ListBuckets, region from s3:GetBucketLocation", values=values)
-    return Read(records=[(record, [])])
+    read = Read(records=[(record, [])])
+    read.add(_bucket_access(caller, name, arn, region))  # CKV_DH_103/105: policy, ACL, public access block
+    return read
 
 
 def _s3_replication(configuration: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +137,9 @@ def _dynamodb_table(caller: Caller, name: str) -> Read:
         values["replica"] = replicas
     record = resource(arn=arn, resource_type="aws_dynamodb_table", name=name, account=caller.account,
                       region=caller.region, evidence="dynamodb:ListTables", values=values)
-    return Read(records=[(record, [])])
+    read = Read(records=[(record, [])])
+    read.add(_table_policy(caller, arn))  # CKV_DH_103/105: its resource policy
+    return read
 
 
 # --- EFS (file systems; their replication configurations: efs_replications) ---------------------------------
@@ -185,6 +189,15 @@ def _secret(caller: Caller, entry: dict[str, Any]) -> Read:
         replicas.append(block)
     if replicas:
         values["replica"] = replicas
+    # CKV_DH_103/105: its resource policy (a replica's is its primary's: Secrets Manager refuses to read it there)
+    primary = described.get("PrimaryRegion")
+    if primary and primary != caller.region:
+        primary_arn = arn.replace(f":{caller.region}:", f":{primary}:", 1)
+        values["policy"] = unknown("policy of the primary secret", f"the resource policy of a replica is its "
+                                   f"primary's, {primary_arn}, which the audit did not read")
+        links.append(("__policy_of__", primary_arn))  # estate._link copies it from the primary's record
+    else:
+        values.update(_secret_policy(caller, arn))
     record = resource(arn=arn, resource_type="aws_secretsmanager_secret", name=str(entry.get("Name")),
                       account=caller.account, region=caller.region, evidence="secretsmanager:ListSecrets",
                       values=values)
@@ -306,7 +319,9 @@ def _kms_key(caller: Caller, entry: dict[str, Any]) -> Read:
         values["tags"] = _unknown_tags(failed)
     record = resource(arn=arn, resource_type=resource_type, name=key_id, account=caller.account,
                       region=caller.region, evidence="kms:ListKeys", values=values)
-    return Read(records=[(record, links)])
+    read = Read(records=[(record, links)])
+    read.add(_key_grants(caller, arn, key_id))  # CKV_DH_105: who else the key's grants let use it
+    return read
 
 
 # --- RDS -----------------------------------------------------------------------------------------------------
@@ -320,7 +335,8 @@ def rds(caller: Caller) -> Read:
         values = {"identifier": instance.get("DBInstanceIdentifier"), "arn": arn, "engine": instance.get("Engine"),
                   "tags": _tags(instance.get("TagList")), "replicate_source_db": source,
                   "storage_encrypted": instance.get("StorageEncrypted"), "kms_key_id": instance.get("KmsKeyId"),
-                  "cluster_identifier": instance.get("DBClusterIdentifier")}
+                  "cluster_identifier": instance.get("DBClusterIdentifier"),
+                  "publicly_accessible": instance.get("PubliclyAccessible")}  # CKV_DH_103
         record = resource(arn=arn, resource_type="aws_db_instance", name=str(values["identifier"]),
                           account=caller.account, region=caller.region, evidence="rds:DescribeDBInstances",
                           values=values)
@@ -458,7 +474,8 @@ def redshift_clusters(caller: Caller) -> Read:
         values = {"cluster_identifier": name, "arn": arn, "tags": _tags(cluster.get("Tags")),
                   "encrypted": cluster.get("Encrypted"), "kms_key_id": cluster.get("KmsKeyId"),
                   "snapshot_copy": [{"destination_region": copy["DestinationRegion"]}]
-                  if copy.get("DestinationRegion") else None}
+                  if copy.get("DestinationRegion") else None,
+                  "publicly_accessible": _redshift_public(cluster)}  # CKV_DH_103
         read.records.append((resource(arn=arn, resource_type="aws_redshift_cluster", name=name,
                                       account=caller.account, region=caller.region,
                                       evidence="redshift:DescribeClusters", values=values), []))
@@ -539,7 +556,9 @@ def _dlm_policy(caller: Caller, policy_id: str) -> Read:
                   "schedule": [{"name": schedule.get("Name"), "cross_region_copy_rule": [
                       {"target": rule.get("Target"), "target_region": rule.get("TargetRegion"),
                        "encrypted": rule.get("Encrypted"), "cmk_arn": rule.get("CmkArn")}
-                      for rule in schedule.get("CrossRegionCopyRules") or []] or None}
+                      for rule in schedule.get("CrossRegionCopyRules") or []] or None,
+                      "share_rule": [{"target_accounts": rule.get("TargetAccounts")}  # CKV_DH_105
+                                     for rule in schedule.get("ShareRules") or []] or None}
                       for schedule in details.get("Schedules") or []] or None,
                   "action": [{"name": action.get("Name"), "cross_region_copy": [
                       {"target": copy.get("Target")} for copy in action.get("CrossRegionCopy") or []] or None}
@@ -827,3 +846,219 @@ def _glue_table(caller: Caller, item: tuple[str, dict[str, Any]]) -> Read:
     record = resource(arn=arn, resource_type="aws_glue_catalog_table", name=name, account=caller.account,
                       region=caller.region, evidence="glue:GetTables", values=values)
     return Read(records=[(record, [("database_name", database_arn)])])
+
+
+# --- Who can read or receive the data (CKV_DH_103/105) -------------------------------------------------------
+# Resource policies, ACLs, Block Public Access, KMS grants and shared snapshots, in the Terraform shapes
+# rules/public_access.py and rules/sharing_mechanisms.py read. A call that fails leaves the value unknown, named
+# with the call in its text (a finding quotes it), so the check fails closed on that store.
+
+def _unread(what: str, failed: CallFailed) -> Any:
+    gap = failed.gap
+    how = "was denied" if gap.denied else "failed"
+    return unknown(f"{what} not read: {gap.service}:{gap.operation} {how}",
+                   f"the audit could not read {what}: {gap.describe()}")
+
+
+def _bucket_access(caller: Caller, name: str, arn: str, region: str) -> Read:
+    """The bucket's policy, ACL and public access block as aws_s3_bucket_policy, aws_s3_bucket_acl and
+    aws_s3_bucket_public_access_block, each referring to the bucket (named `<bucket ARN>?policy`, `?acl`,
+    `?publicAccessBlock`, after the S3 subresources: they have no ARN of their own)."""
+    read = Read()
+
+    def add(suffix: str, resource_type: str, evidence: str, values: dict[str, Any]) -> None:
+        record = resource(arn=f"{arn}?{suffix}", resource_type=resource_type, name=name, account=caller.account,
+                          region=region, evidence=evidence, values={"bucket": name, **values})
+        read.records.append((record, [("bucket", arn)]))
+
+    try:
+        policy = caller.call("GetBucketPolicy", "get_bucket_policy", resource=arn,
+                             resource_types=("aws_s3_bucket_policy",), absent=("NoSuchBucketPolicy",), Bucket=name)
+        if policy is not None:
+            add("policy", "aws_s3_bucket_policy", "s3:GetBucketPolicy", {"policy": policy.get("Policy")})
+    except CallFailed as failed:  # there may be a policy: the bucket's exposure cannot be verified
+        add("policy", "aws_s3_bucket_policy", "s3:GetBucketPolicy", {"policy": _unread("policy", failed)})
+    try:
+        acl = caller.call("GetBucketAcl", "get_bucket_acl", resource=arn, resource_types=("aws_s3_bucket_acl",),
+                          Bucket=name) or {}
+        owner = (acl.get("Owner") or {}).get("ID")
+        grants = acl.get("Grants") or []
+        # An ACL that grants its owner alone is the private default, as a bucket with no aws_s3_bucket_acl.
+        if any((g.get("Grantee") or {}).get("Type") != "CanonicalUser" or (g.get("Grantee") or {}).get("ID") != owner
+               for g in grants):
+            add("acl", "aws_s3_bucket_acl", "s3:GetBucketAcl", {"access_control_policy": [{
+                "grant": [{"permission": g.get("Permission"), "grantee": [{
+                    "type": (g.get("Grantee") or {}).get("Type"), "uri": (g.get("Grantee") or {}).get("URI"),
+                    "id": (g.get("Grantee") or {}).get("ID"),
+                    "email_address": (g.get("Grantee") or {}).get("EmailAddress")}]} for g in grants],
+                "owner": [{"id": owner}]}]})
+    except CallFailed as failed:
+        add("acl", "aws_s3_bucket_acl", "s3:GetBucketAcl", {"acl": _unread("acl", failed)})
+    try:
+        block = caller.call("GetPublicAccessBlock", "get_public_access_block", resource=arn,
+                            resource_types=("aws_s3_bucket_public_access_block",),
+                            absent=("NoSuchPublicAccessBlockConfiguration",), Bucket=name)
+        if block is not None:  # none: the bucket is judged as one with no aws_s3_bucket_public_access_block
+            add("publicAccessBlock", "aws_s3_bucket_public_access_block", "s3:GetPublicAccessBlock",
+                _block_settings(block.get("PublicAccessBlockConfiguration") or {}))
+    except CallFailed as failed:  # a block whose settings are unknown: never taken as on
+        add("publicAccessBlock", "aws_s3_bucket_public_access_block", "s3:GetPublicAccessBlock",
+            dict.fromkeys(_BLOCK_SETTINGS.values(), _unread("the public access block", failed)))
+    return read
+
+
+_BLOCK_SETTINGS = {"BlockPublicAcls": "block_public_acls", "BlockPublicPolicy": "block_public_policy",
+                   "IgnorePublicAcls": "ignore_public_acls", "RestrictPublicBuckets": "restrict_public_buckets"}
+
+
+def _block_settings(configuration: dict[str, Any]) -> dict[str, Any]:
+    return {setting: bool(configuration.get(key)) for key, setting in _BLOCK_SETTINGS.items()}
+
+
+def s3_account_public_access_block(caller: Caller) -> Read:
+    """The account's Block Public Access (S3 Control, once per account) as aws_s3_account_public_access_block.
+    None configured: no record. A failure leaves none either: the block could only clear findings, so buckets
+    without a block of their own fail as they would without it, and the gap is listed."""
+    block = caller.call("GetPublicAccessBlock", "get_public_access_block",
+                        resource_types=("aws_s3_bucket", "aws_s3_bucket_public_access_block"),
+                        absent=("NoSuchPublicAccessBlockConfiguration",), AccountId=caller.account)
+    if block is None:
+        return Read()
+    arn = f"arn:aws:s3::{caller.account}:account-public-access-block"  # it has no ARN of its own
+    record = resource(arn=arn, resource_type="aws_s3_account_public_access_block", name=caller.account,
+                      account=caller.account, region=caller.region, evidence="s3:GetAccountPublicAccessBlock",
+                      values={"account_id": caller.account,
+                              **_block_settings(block.get("PublicAccessBlockConfiguration") or {})})
+    return Read(records=[(record, [])])
+
+
+def _table_policy(caller: Caller, arn: str) -> Read:
+    """A table's resource policy as aws_dynamodb_resource_policy (`resource_arn`, `policy`)."""
+    try:
+        answer = caller.call("GetResourcePolicy", "get_resource_policy", resource=arn,
+                             resource_types=("aws_dynamodb_resource_policy",), absent=("PolicyNotFoundException",),
+                             ResourceArn=arn)
+        if answer is None or not answer.get("Policy"):
+            return Read()
+        policy: Any = answer["Policy"]
+    except CallFailed as failed:
+        policy = _unread("policy", failed)
+    record = resource(arn=f"{arn}/resource-policy", resource_type="aws_dynamodb_resource_policy",
+                      name=arn.rsplit("/", 1)[-1], account=caller.account, region=caller.region,
+                      evidence="dynamodb:GetResourcePolicy", values={"resource_arn": arn, "policy": policy})
+    return Read(records=[(record, [("resource_arn", arn)])])
+
+
+def _secret_policy(caller: Caller, arn: str) -> dict[str, Any]:
+    """A secret's resource policy as its `policy` argument (none: not set)."""
+    try:
+        answer = caller.call("GetResourcePolicy", "get_resource_policy", resource=arn,
+                             resource_types=("aws_secretsmanager_secret",), SecretId=arn) or {}
+    except CallFailed as failed:
+        return {"policy": _unread("policy", failed)}
+    return {"policy": answer.get("ResourcePolicy") or None}
+
+
+def _key_grants(caller: Caller, arn: str, key_id: str) -> Read:
+    """A customer key's grants as aws_kms_grant (`key_id`, `grantee_principal`, `operations`), named
+    `<key ARN>/grant/<grant ID>`. Grants that cannot be listed are one grant whose grantee is unknown."""
+    try:
+        grants = caller.pages("ListGrants", "list_grants", "Grants", resource=arn, resource_types=("aws_kms_grant",),
+                              KeyId=key_id)
+    except CallFailed as failed:
+        grants = [{"GrantId": "*", "GranteePrincipal": _unread("the grants", failed)}]
+    read = Read()
+    for grant in grants:
+        grant_id = str(grant.get("GrantId"))
+        values = {"grant_id": grant_id, "name": grant.get("Name") or None, "key_id": arn,
+                  "grantee_principal": grant.get("GranteePrincipal"),
+                  "retiring_principal": grant.get("RetiringPrincipal"), "operations": grant.get("Operations")}
+        record = resource(arn=f"{arn}/grant/{grant_id}", resource_type="aws_kms_grant", name=grant_id,
+                          account=caller.account, region=caller.region, evidence="kms:ListGrants", values=values)
+        read.records.append((record, [("key_id", arn)]))
+    return read
+
+
+def _redshift_public(cluster: dict[str, Any]) -> Any:
+    if "PubliclyAccessible" in cluster:
+        return bool(cluster["PubliclyAccessible"])
+    # not the Terraform default (true before provider 6.0): the API did not say
+    return unknown("publicly_accessible", "redshift:DescribeClusters did not return PubliclyAccessible")
+
+
+def db_snapshots(caller: Caller) -> Read:
+    """Manual DB snapshots (the only kind that can be shared) as aws_db_snapshot with `shared_accounts`."""
+    listed = caller.pages("DescribeDBSnapshots", "describe_db_snapshots", "DBSnapshots",
+                          resource_types=("aws_db_snapshot",), SnapshotType="manual")
+    return Read(pending=[(_db_snapshot, snapshot) for snapshot in listed if snapshot.get("DBSnapshotArn")])
+
+
+def _db_snapshot(caller: Caller, snapshot: dict[str, Any]) -> Read:
+    arn, identifier = snapshot["DBSnapshotArn"], snapshot.get("DBSnapshotIdentifier")
+    instance = snapshot.get("DBInstanceIdentifier")
+    shared = _restore_access(caller, "DescribeDBSnapshotAttributes", "describe_db_snapshot_attributes", arn,
+                             "aws_db_snapshot", "DBSnapshotAttributesResult", "DBSnapshotAttributes",
+                             DBSnapshotIdentifier=identifier)
+    values = {"db_snapshot_identifier": identifier, "db_snapshot_arn": arn, "arn": arn,
+              "db_instance_identifier": instance, "shared_accounts": shared, "tags": _tags(snapshot.get("TagList")),
+              "encrypted": snapshot.get("Encrypted"), "kms_key_id": snapshot.get("KmsKeyId")}
+    record = resource(arn=arn, resource_type="aws_db_snapshot", name=str(identifier), account=caller.account,
+                      region=caller.region, evidence="rds:DescribeDBSnapshots", values=values)
+    source = f"arn:aws:rds:{caller.region}:{caller.account}:db:{instance}"
+    return Read(records=[(record, [("db_instance_identifier", source)] if instance else [])])
+
+
+def db_cluster_snapshots(caller: Caller) -> Read:
+    """Manual cluster snapshots (Aurora, DocumentDB, Neptune) as aws_db_cluster_snapshot with `shared_accounts`."""
+    listed = caller.pages("DescribeDBClusterSnapshots", "describe_db_cluster_snapshots", "DBClusterSnapshots",
+                          resource_types=("aws_db_cluster_snapshot",), SnapshotType="manual")
+    return Read(pending=[(_db_cluster_snapshot, snapshot) for snapshot in listed
+                         if snapshot.get("DBClusterSnapshotArn")])
+
+
+def _db_cluster_snapshot(caller: Caller, snapshot: dict[str, Any]) -> Read:
+    arn, identifier = snapshot["DBClusterSnapshotArn"], snapshot.get("DBClusterSnapshotIdentifier")
+    cluster = snapshot.get("DBClusterIdentifier")
+    shared = _restore_access(caller, "DescribeDBClusterSnapshotAttributes", "describe_db_cluster_snapshot_attributes",
+                             arn, "aws_db_cluster_snapshot", "DBClusterSnapshotAttributesResult",
+                             "DBClusterSnapshotAttributes", DBClusterSnapshotIdentifier=identifier)
+    values = {"db_cluster_snapshot_identifier": identifier, "db_cluster_snapshot_arn": arn, "arn": arn,
+              "db_cluster_identifier": cluster, "shared_accounts": shared, "tags": _tags(snapshot.get("TagList")),
+              "storage_encrypted": snapshot.get("StorageEncrypted"), "kms_key_id": snapshot.get("KmsKeyId")}
+    record = resource(arn=arn, resource_type="aws_db_cluster_snapshot", name=str(identifier),
+                      account=caller.account, region=caller.region, evidence="rds:DescribeDBClusterSnapshots",
+                      values=values)
+    source = f"arn:aws:rds:{caller.region}:{caller.account}:cluster:{cluster}"
+    return Read(records=[(record, [("db_cluster_identifier", source)] if cluster else [])])
+
+
+def _restore_access(caller: Caller, operation: str, method: str, arn: str, resource_type: str, result: str,
+                    attributes: str, **params: Any) -> Any:
+    """The accounts a snapshot's `restore` attribute lists (`all`: public), or unknown."""
+    try:
+        answer = caller.call(operation, method, resource=arn, resource_types=(resource_type,), **params) or {}
+    except CallFailed as failed:
+        return _unread("shared_accounts", failed)
+    return [str(value) for attribute in (answer.get(result) or {}).get(attributes) or []
+            if attribute.get("AttributeName") == "restore" for value in attribute.get("AttributeValues") or []] or None
+
+
+def glue_resource_policy(caller: Caller) -> Read:
+    """The Data Catalog's resource policy of the region as aws_glue_resource_policy: it governs every database
+    and table of the catalog (model/resource_policies.catalog_stores: the same account and region)."""
+    try:
+        answer = caller.call("GetResourcePolicy", "get_resource_policy",
+                             resource_types=("aws_glue_resource_policy",), absent=("EntityNotFoundException",))
+        if answer is None or not answer.get("PolicyInJson"):
+            return Read()
+        policy: Any = answer["PolicyInJson"]
+    except CallFailed as failed:
+        policy = _unread("policy", failed)
+    arn = f"arn:aws:glue:{caller.region}:{caller.account}:catalog/resource-policy"
+    record = resource(arn=arn, resource_type="aws_glue_resource_policy", name="catalog", account=caller.account,
+                      region=caller.region, evidence="glue:GetResourcePolicy", values={"policy": policy})
+    return Read(records=[(record, [])])
+
+
+rds_with_snapshots = each(rds, db_snapshots, db_cluster_snapshots)
+glue = each(glue_catalog, glue_resource_policy)
