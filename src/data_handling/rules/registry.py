@@ -7,8 +7,10 @@ every source. A catalogued check missing here is reported by the audit as not au
 from __future__ import annotations
 
 from data_handling.rules import (
+    access_audited,
     card_fields,
     key_policy,
+    no_model_training,
     raw_logs_central,
     replication,
     store_classified,
@@ -31,4 +33,8 @@ RULES: dict[str, Rule] = {
     "CKV_DH_301": telemetry_fields_listed.evaluate,
     "CKV_DH_302": telemetry_fields_approved.evaluate,
     "CKV_DH_303": raw_logs_central.evaluate,
+    # CKV_DH_104 (data-access logging: CloudTrail, S3 server access logging, database audit logs read live) and
+    # CKV_DH_106 (model training: Bedrock, Comprehend, Transcribe, SageMaker, Glue ML transforms read live)
+    "CKV_DH_104": access_audited.evaluate,
+    "CKV_DH_106": no_model_training.evaluate,
 }
