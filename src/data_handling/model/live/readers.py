@@ -1109,12 +1109,13 @@ def bedrock_customization(caller: Caller) -> Read:
     jobs = caller.pages("ListModelCustomizationJobs", "list_model_customization_jobs", "modelCustomizationJobSummaries",
                         resource_types=types)
     read = Read(pending=[(_bedrock_job, job) for job in jobs if job.get("jobArn")])
-    made = {job.get("customModelArn") for job in jobs}
+    # a model a listed job made, by its ARN or its name (both unique in the account and region)
+    made = {job.get("customModelArn") for job in jobs} | {("name", job.get("customModelName")) for job in jobs}
     with contextlib.suppress(CallFailed):  # the gap names it; the jobs listed are still judged
         models = caller.pages("ListCustomModels", "list_custom_models", "modelSummaries", resource_types=types,
                               isOwned=True)
-        read.pending += [(_bedrock_model, model) for model in models
-                         if model.get("modelArn") and model["modelArn"] not in made]
+        read.pending += [(_bedrock_model, model) for model in models if model.get("modelArn")
+                         and not {model["modelArn"], ("name", model.get("modelName"))} & made]
     return read
 
 
@@ -1143,8 +1144,10 @@ def _bedrock_job(caller: Caller, summary: dict[str, Any]) -> Read:
                               "custom_model_arn": summary.get("customModelArn"), "status": summary.get("status")}
     links: Links = []
     try:
+        # by name, which is unique in the account and region (an ARN in the path is what moto cannot decode)
         described = caller.call("GetModelCustomizationJob", "get_model_customization_job", resource=arn,
-                                resource_types=("aws_bedrock_custom_model",), jobIdentifier=arn) or {}
+                                resource_types=("aws_bedrock_custom_model",),
+                                jobIdentifier=summary.get("jobName") or arn) or {}
         more, links = _bedrock_values(described)
         values.update(more)
     except CallFailed as failed:
