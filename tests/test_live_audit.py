@@ -360,7 +360,12 @@ def test_every_region_is_read_once_per_service(aws):
                     ("memorydb", "DescribeClusters"), ("memorydb", "DescribeMultiRegionClusters"),
                     ("efs", "DescribeReplicationConfigurations"), ("dlm", "GetLifecyclePolicies"),
                     ("logs", "DescribeLogGroups"), ("ec2", "DescribeFlowLogs"), ("firehose", "ListDeliveryStreams"),
-                    ("glue", "GetDatabases")):
+                    ("glue", "GetDatabases"),
+                    # CKV_DH_104, 106
+                    ("cloudtrail", "DescribeTrails"), ("bedrock", "ListModelCustomizationJobs"),
+                    ("bedrock", "ListCustomModels"), ("comprehend", "ListDocumentClassifiers"),
+                    ("comprehend", "ListEntityRecognizers"), ("transcribe", "ListLanguageModels"),
+                    ("sagemaker", "ListTrainingJobs"), ("glue", "GetMLTransforms")):
         assert estate.log.calls.count(listing) == 2, listing
     assert estate.log.calls.count(("s3", "ListBuckets")) == 1
     assert estate.log.calls.count(("s3control", "ListMultiRegionAccessPoints")) == 1  # account-wide

@@ -182,3 +182,26 @@ def test_the_training_records_have_the_terraform_shape():
         ("training_data_config.s3_uri", "arn:aws:s3:::acme-orders"),
         ("validation_data_config.validator.s3_uri", "arn:aws:s3:::acme-metrics")]
     assert json.dumps(job.config, default=str)  # plain data
+
+
+def test_a_service_not_offered_in_a_region_holds_nothing_there(monkeypatch):
+    """Bedrock, Comprehend and Transcribe exist in a third to a half of the regions. Where botocore's endpoint data
+    does not offer a service in a region it knows, an endpoint that cannot be reached holds nothing (not a gap);
+    where it offers it, or does not know the region, that is a gap as for any other service."""
+    from data_handling.model.live.api import Caller, CallFailed, CallLog
+    from data_handling.model.live.estate import offered
+
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x")
+    assert not offered(session, "bedrock", "af-south-1") and offered(session, "bedrock", "eu-west-1")
+    assert offered(session, "bedrock", "eu-south-9")  # unknown to botocore: read, and a failure is a gap
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    unreachable = session.client("bedrock", region_name="af-south-1", endpoint_url="http://127.0.0.1:9")
+    log = CallLog()
+    assert Caller(unreachable, ACCOUNT, "af-south-1", log, listed=False).pages(
+        "ListCustomModels", "list_custom_models", "modelSummaries") == []
+    assert log.gaps == []
+    with pytest.raises(CallFailed):
+        Caller(unreachable, ACCOUNT, "af-south-1", log, listed=True).pages(
+            "ListCustomModels", "list_custom_models", "modelSummaries")
+    [gap] = log.gaps
+    assert gap.operation == "ListCustomModels" and not gap.denied
