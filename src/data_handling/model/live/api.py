@@ -201,13 +201,15 @@ def _gap(error: Exception, account: str, region: str, service: str, operation: s
 class Caller:
     """Calls on one client (one account, region and service), recording the gaps in the log."""
 
-    def __init__(self, client: Any, account: str, region: str, log: CallLog, listed: bool = True):
+    def __init__(self, client: Any, account: str, region: str, log: CallLog, listed: bool = True,
+                 regions: frozenset[str] = frozenset()):
         self.client = client
         self.account = account
         self.region = region
         self.log = log
         self.service = client.meta.service_model.service_name
         self.listed = listed  # botocore's endpoint data offers the service in this region (estate.offered)
+        self.regions = regions or frozenset({region})  # every region audited in this account
 
     def _not_offered(self, error: Exception) -> bool:
         """A service botocore does not offer in this (known) region, whose endpoint cannot be reached: it is not

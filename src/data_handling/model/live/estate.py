@@ -106,7 +106,7 @@ def read_estate(sessions: Iterable[Any], regions: list[str] | None, workers: int
                 listed = offered(session, service, region)
                 client = session.client(service, region_name=region,
                                         config=client_config() if listed else client_config(max_attempts=2))
-                plan.append((reader, Caller(client, account, region, log, listed), ()))
+                plan.append((reader, Caller(client, account, region, log, listed, frozenset(account_regions)), ()))
     read, aliases = _run(plan, workers, progress)
     infra = _link(read, accounts, sorted(audited), aliases, log)
     return Estate(infra, accounts, sorted(audited), log, failed)

@@ -846,11 +846,16 @@ def _glue_table(caller: Caller, item: tuple[str, dict[str, Any]]) -> Read:
 
 def cloudtrail_trails(caller: Caller) -> Read:
     # With shadow trails: a multi-Region trail is listed in every region and an organisation trail in its member
-    # accounts (as a shadow only). Each is described once, in its home region.
+    # accounts (as a shadow only). Each is described once: in its home region, or, when that region is not
+    # audited, in the first audited region (by name), which lists it as a shadow (described by its ARN).
     listed = caller.pages("DescribeTrails", "describe_trails", "trailList", resource_types=("aws_cloudtrail",),
                           includeShadowTrails=True)
-    return Read(pending=[(_trail, trail) for trail in listed if trail.get("TrailARN")
-                         and (trail.get("HomeRegion") or caller.region) == caller.region])
+    return Read(pending=[(_trail, trail) for trail in listed if trail.get("TrailARN") and _describes(caller, trail)])
+
+
+def _describes(caller: Caller, trail: dict[str, Any]) -> bool:
+    home = trail.get("HomeRegion") or caller.region
+    return home == caller.region or (home not in caller.regions and caller.region == min(caller.regions))
 
 
 def _trail(caller: Caller, trail: dict[str, Any]) -> Read:
