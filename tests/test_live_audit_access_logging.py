@@ -247,6 +247,39 @@ def test_a_database_activity_stream_audits_a_cluster():
     assert outcomes == {("CKV_DH_104", streamed): "PASSED", ("CKV_DH_104", silent): "FAILED"}
 
 
+def test_a_parameter_group_that_cannot_be_read_fails_closed():
+    """A custom group the audit may not read leaves the database's group attribute unknown: the check fails,
+    naming the call, instead of passing as "a group outside the configuration" (botocore Stubber)."""
+    from botocore.stub import Stubber
+
+    from data_handling.model.live.api import Caller, CallLog
+    from data_handling.model.live.estate import _link
+    from data_handling.model.live.readers import rds
+    from data_handling.policy.loader import load
+    from data_handling.rules.evaluation import evaluate_model
+    from data_handling.rules.registry import RULES
+
+    client = boto3.client("rds", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    arn = f"arn:aws:rds:eu-west-1:{ACCOUNT}:db:billing"
+    log = CallLog()
+    with Stubber(client) as stub:
+        stub.add_response("describe_db_instances", {"DBInstances": [{
+            "DBInstanceIdentifier": "billing", "DBInstanceArn": arn, "Engine": "postgres", "TagList": CONFIDENTIAL,
+            "EnabledCloudwatchLogsExports": ["postgresql"],
+            "DBParameterGroups": [{"DBParameterGroupName": "pgaudit"}],
+            "OptionGroupMemberships": [{"OptionGroupName": "default:postgres-16"}]}]}, {})
+        stub.add_client_error("describe_db_parameters", "AccessDenied", "not authorized", 403,
+                              expected_params={"DBParameterGroupName": "pgaudit", "Source": "user"})
+        stub.add_response("describe_db_clusters", {"DBClusters": []}, {})
+        stub.add_response("describe_global_clusters", {"GlobalClusters": []}, {})
+        read = rds(Caller(client, ACCOUNT, "eu-west-1", log))
+    [gap] = log.gaps
+    assert gap.permission == "rds:DescribeDBParameters" and gap.resource_types == ("aws_db_parameter_group",)
+    infra = _link(read, [ACCOUNT], ["eu-west-1"])
+    [evaluation] = [e for e in evaluate_model(infra, load(POLICY_MAP).policy, RULES) if e.check_id in CHECK]
+    assert evaluation.result == "FAILED" and "rds:DescribeDBParameters" in evaluation.details[0]
+
+
 def test_redshift_audit_logging_and_user_activity(tmp_path):
     """moto has no ModifyClusterParameterGroup and answers DescribeClusterParameters with the defaults whatever
     the group holds: the group's user-set parameters are answered through tests/moto_lacks.py."""
