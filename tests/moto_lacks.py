@@ -5,8 +5,10 @@ the audit's own sessions, made inside `data-handling audit`, are answered too.
 
 Not implemented by moto: ElastiCache DescribeGlobalReplicationGroups, MemoryDB DescribeMultiRegionClusters, EFS
 DescribeReplicationConfigurations, DLM (the whole service), AWS Backup ListBackupSelections/GetBackupSelection,
-CloudWatch Logs GetDataProtectionPolicy. By default each answers as an account that has none; a test puts its own
-answer in `answers` (keyed by (botocore service name, operation name); a function of the call's parameters).
+CloudWatch Logs GetDataProtectionPolicy, Transcribe ListLanguageModels (custom language models). By default each
+answers as an account that has none; a test puts its own answer in `answers` (keyed by (botocore service name,
+operation name); a function of the call's parameters), also for a call moto implements wrongly (Redshift
+DescribeClusterParameters answers the defaults whatever the group holds).
 
 S3 Control: botocore's endpoint rules put the account ID in the host (123456789012.127.0.0.1), which does not
 resolve for a local endpoint; the request is sent to the endpoint's own host (moto routes /v20180820/ paths to
@@ -31,6 +33,7 @@ DEFAULTS: dict[tuple[str, str], Answer] = {
     ("dlm", "GetLifecyclePolicies"): lambda _: {"Policies": []},
     ("backup", "ListBackupSelections"): lambda _: {"BackupSelectionsList": []},
     ("logs", "GetDataProtectionPolicy"): lambda params: {"logGroupIdentifier": params.get("logGroupIdentifier")},
+    ("transcribe", "ListLanguageModels"): lambda _: {"Models": []},
 }
 answers: dict[tuple[str, str], Answer] = {}
 

@@ -360,7 +360,12 @@ def test_every_region_is_read_once_per_service(aws):
                     ("memorydb", "DescribeClusters"), ("memorydb", "DescribeMultiRegionClusters"),
                     ("efs", "DescribeReplicationConfigurations"), ("dlm", "GetLifecyclePolicies"),
                     ("logs", "DescribeLogGroups"), ("ec2", "DescribeFlowLogs"), ("firehose", "ListDeliveryStreams"),
-                    ("glue", "GetDatabases")):
+                    ("glue", "GetDatabases"),
+                    # CKV_DH_104, 106
+                    ("cloudtrail", "DescribeTrails"), ("bedrock", "ListModelCustomizationJobs"),
+                    ("bedrock", "ListCustomModels"), ("comprehend", "ListDocumentClassifiers"),
+                    ("comprehend", "ListEntityRecognizers"), ("transcribe", "ListLanguageModels"),
+                    ("sagemaker", "ListTrainingJobs"), ("glue", "GetMLTransforms")):
         assert estate.log.calls.count(listing) == 2, listing
     assert estate.log.calls.count(("s3", "ListBuckets")) == 1
     assert estate.log.calls.count(("s3control", "ListMultiRegionAccessPoints")) == 1  # account-wide
@@ -383,9 +388,10 @@ def test_a_region_botocore_does_not_list_is_audited_not_skipped(aws, tmp_path, c
     err = capsys.readouterr().err
     assert "eu-south-9 is not known" in err
     unverified = json.loads((tmp_path / "results_json.json").read_text())["unverified"]
-    # (moto has no DLM at all: tests/moto_lacks.py answers it, in any region)
+    # (moto has no DLM and no Transcribe language models: tests/moto_lacks.py answers them, in any region)
     assert {item["scope"] for item in unverified} == {f"account {ACCOUNT}, eu-south-9, {service}"
-                                                      for service in REGIONAL_SERVICES if service != "dlm"}
+                                                      for service in REGIONAL_SERVICES
+                                                      if service not in ("dlm", "transcribe")}
 
 
 # --- SARIF ------------------------------------------------------------------------------------------------
@@ -567,7 +573,8 @@ def test_rds_automated_backups_replicated_to_another_region_are_copies():
     infra = _link(read, [ACCOUNT], ["eu-west-1", "us-east-1"])
     policy = load(POLICY_MAP).policy
     failed = {(e.check_id, e.resource.address) for e in evaluate_model(infra, policy, RULES) if e.result == "FAILED"}
-    assert failed == {("CKV_DH_102", copy)}
+    assert failed == {("CKV_DH_102", copy),
+                      ("CKV_DH_104", source)}  # and no audit log: the postgresql export is not enabled
 
 
 def test_a_home_region_botocore_does_not_list_is_a_warning_and_is_enforced(aws, tmp_path, capsys):

@@ -22,7 +22,16 @@ sample's CKV_DH_303 filter whose policy only audits fails; the de-identified one
 are created with their location, columns, partition keys and tags (the sample's CKV_DH_302 webhook table and
 CKV_DH_203 card table). Every stack is seeded into moto's one account, the central one included: what makes the
 central side central here is the bucket name and the database location (the scan may also see its
-account). Firehose streams are created with their extended S3 destination and format conversion table. Not seeded:
+account). Firehose streams are created with their extended S3 destination and format conversion table.
+
+CloudTrail trails (CKV_DH_104) are created last, with their bucket, multi-Region flag, event selectors and logging
+started, as Terraform creates them. A trail covers the stores of its own account, and in the scan each stack is an
+account (and a root) of its own; in moto's one account an account-wide data selector ("every S3 object") would
+cover every stack's stores, so it is given the ARNs of its own stack's seeded stores of that type (the same
+coverage as the scan's; globex's partner-feeds bucket, which its trail's selector does not list, fails as in the
+scan). Bedrock customization jobs and Comprehend classifiers (CKV_DH_106) are created with the S3 URIs the model
+resolves: the order recommender's training data is in acme's Confidential tenant bucket, which the tenant-acme
+stack creates (the scan classifies the data source by address; live, the bucket's own tags decide). Not seeded:
 API Gateway stages, EventBridge targets and metric filters (not read live).
 
 For CKV_DH_103/105, a key policy's principals are what AWS stores once applied (a referenced role is its ARN in
@@ -56,14 +65,17 @@ from data_handling.rules.registry import RULES as AUDITED_RULES
 from test_live_audit import audit, aws, endpoint  # noqa: F401  (fixtures: the moto server, the AWS configuration)
 from test_sample_infra import STACKS, annotated
 
+AUDIT_TYPES = ("aws_cloudtrail",)  # CKV_DH_104: created last, once the stores they select exist
+TRAINING_TYPES = ("aws_bedrock_custom_model", "aws_comprehend_document_classifier")  # CKV_DH_106
 SEEDED_TYPES = ("aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret",
                 "aws_backup_plan", "aws_flow_log", "aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter",
                 "aws_cloudwatch_log_data_protection_policy", "aws_glue_catalog_database", "aws_glue_catalog_table",
-                "aws_kinesis_firehose_delivery_stream", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block")
+                "aws_kinesis_firehose_delivery_stream", "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block",
+                *AUDIT_TYPES, *TRAINING_TYPES)
 # created once every stack's stores exist: they name buckets, log groups and databases
 LATER = ("aws_glue_catalog_table", "aws_kinesis_firehose_delivery_stream", "aws_flow_log",
          "aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_data_protection_policy",
-         "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block")
+         "aws_s3_bucket_policy", "aws_s3_bucket_public_access_block", *TRAINING_TYPES)
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "ap-southeast-2")
 
 
@@ -87,14 +99,16 @@ def seed_sample(policy) -> dict[str, str]:
     selections.clear()
     protections.clear()
     later: list = []  # flow logs, once every stack's buckets exist (moto checks an S3 destination exists)
+    trails: list = []  # last: their selectors name the stores of their stack
     for stack in STACKS:
         infra = build_model(stack)
+        trails += [(resource, infra) for resource in infra.resources if resource.type in AUDIT_TYPES]
         keys: dict[int, str] = {}
         ordered = sorted((r for r in infra.resources if r.type in SEEDED_TYPES),
                          key=lambda r: r.type != "aws_kms_key")  # keys first: the vaults name them
         later += [(resource, infra) for resource in ordered if resource.type in LATER]
         for resource in ordered:
-            if resource.type in LATER:
+            if resource.type in LATER or resource.type in AUDIT_TYPES:
                 continue
             region = infra.region_of(resource)
             tags = _tags(resource, infra)
@@ -126,11 +140,115 @@ def seed_sample(policy) -> dict[str, str]:
             bucket = _bucket_access(resource, region.value, arns)
             if bucket:
                 arns[resource.address] = bucket
+        elif resource.type in TRAINING_TYPES:
+            arns[resource.address] = _trainer(resource, region.value)
         else:  # moto has no GetDataProtectionPolicy: answered from here (_answer_selections)
             document = resource.get("policy_document")
             protections[as_text(resource.get("log_group_name")) or ""] = \
                 document if isinstance(document, str) else json.dumps(unwrap(document))
+    for resource, infra in trails:
+        region = infra.region_of(resource)
+        if isinstance(region, Known) and region.value in REGIONS:
+            arns[resource.address] = _trail(resource, region.value, infra, arns)
     return arns
+
+
+# --- CKV_DH_104: trails ----------------------------------------------------------------------------------------
+
+# A data selector with no resources.ARN condition records every store of its type in the trail's account. In the
+# scan, that is every store of its stack (a trail covers the stores of its own root, each stack in an account of
+# its own); the seed holds every stack in moto's one account, so such a selector is given the ARNs of its stack's
+# seeded stores of that type (as Terraform's "${aws_s3_bucket.x.arn}/" would name them): the same coverage. A
+# type the audit reads no store of (SQS queues) is kept account-wide: it covers nothing live either.
+_NARROWED = {"AWS::S3::Object": ("aws_s3_bucket", "/"), "AWS::DynamoDB::Table": ("aws_dynamodb_table", ""),
+             "AWS::Glue::Table": ("aws_glue_catalog_table", "")}
+
+
+def _own(kind: str, infra, arns: dict[str, str]) -> list[str]:
+    """The ARN prefixes of the seeded stores of a data-event type in the trail's stack."""
+    resource_type, suffix = _NARROWED[kind]
+    return [arns[r.address] + suffix for r in infra.resources if r.type == resource_type and r.address in arns]
+
+
+def _selector_values(trail, values: list[str], label: str, arns: dict[str, str]) -> list[str]:
+    """Selector values with references rendered as the ARNs of the seeded resources they name."""
+    found = []
+    for text in values:
+        named = [target for path, target in trail.references if path.startswith(label) and target.address in text]
+        if named:
+            found += [arns[target.address] + text[text.rfind("}") + 1:] for target in named if target.address in arns]
+        else:
+            found.append(text)
+    return found
+
+
+def _trail(resource, region: str, infra, arns: dict[str, str]) -> str:
+    cloudtrail = boto3.client("cloudtrail", region_name=region)
+    [bucket] = [arns[t.address].removeprefix("arn:aws:s3:::") for label, t in resource.references
+                if label == "s3_bucket_name" and t.address in arns] or [as_text(resource.get("s3_bucket_name"))]
+    name = _name(resource, "name", "trail")
+    arn = cloudtrail.create_trail(
+        Name=name, S3BucketName=bucket, IsMultiRegionTrail=str(resource.get("is_multi_region_trail")).lower() == "true",
+        EnableLogFileValidation=str(resource.get("enable_log_file_validation")).lower() == "true")["TrailARN"]
+    advanced = []
+    for block in blocks(resource.config, "advanced_event_selector")[0]:
+        fields = [{"Field": as_text(f.get("field")), **{key: string_list(f.get(attribute)) for key, attribute in (
+            ("Equals", "equals"), ("StartsWith", "starts_with"), ("EndsWith", "ends_with"), ("NotEquals", "not_equals"),
+            ("NotStartsWith", "not_starts_with"), ("NotEndsWith", "not_ends_with")) if string_list(f.get(attribute))}}
+                  for f in blocks(block, "field_selector")[0]]
+        kinds = [kind for f in fields if f["Field"] == "resources.type" for kind in f.get("Equals", [])]
+        if len(kinds) == 1 and kinds[0] in _NARROWED and not any(f["Field"] == "resources.ARN" for f in fields):
+            fields.append({"Field": "resources.ARN", "StartsWith": _own(kinds[0], infra, arns)})
+        advanced.append({"Name": as_text(block.get("name")) or "selector", "FieldSelectors": fields})
+    basic = []
+    for i, block in enumerate(blocks(resource.config, "event_selector")[0]):
+        data = []
+        for j, data_resource in enumerate(blocks(block, "data_resource")[0]):
+            kind = as_text(data_resource.get("type")) or ""
+            values = _selector_values(resource, string_list(data_resource.get("values")),
+                                      f"event_selector.{i}.data_resource.{j}" if i else "event_selector.data_resource",
+                                      arns)
+            if kind in _NARROWED and any(re.fullmatch(r"arn:aws:[a-z0-9]+(:::)?", v) for v in values):
+                values = _own(kind, infra, arns)  # "arn:aws:dynamodb": every table of the account
+            data.append({"Type": kind, "Values": values})
+        basic.append({"ReadWriteType": as_text(block.get("read_write_type")) or "All",
+                      "IncludeManagementEvents": str(block.get("include_management_events")).lower() != "false",
+                      "DataResources": data})
+    if advanced:
+        cloudtrail.put_event_selectors(TrailName=name, AdvancedEventSelectors=advanced)
+    elif basic:
+        cloudtrail.put_event_selectors(TrailName=name, EventSelectors=basic)
+    if str(resource.get("enable_logging")).lower() != "false":  # Terraform starts a trail it creates
+        cloudtrail.start_logging(Name=name)
+    return arn
+
+
+# --- CKV_DH_106: what trains models ----------------------------------------------------------------------------
+
+def _uri(config, path: str) -> str | None:
+    first, *rest = path.split(".")
+    for block in blocks(config, first)[0]:
+        return as_text(block.get(rest[0])) if len(rest) == 1 else _uri(block, ".".join(rest))
+    return None
+
+
+def _trainer(resource, region: str) -> str:
+    """A Bedrock customization job or Comprehend classifier reading the URIs the model resolves (rendered)."""
+    role = "arn:aws:iam::123456789012:role/model-training"
+    if resource.type == "aws_bedrock_custom_model":
+        validation = _uri(resource.config, "validation_data_config.validator.s3_uri")
+        return boto3.client("bedrock", region_name=region).create_model_customization_job(
+            jobName=_name(resource, "job_name", "job"), customModelName=_name(resource, "custom_model_name", "model"),
+            roleArn=role, baseModelIdentifier=as_text(resource.get("base_model_identifier")) or "base",
+            trainingDataConfig={"s3Uri": _uri(resource.config, "training_data_config.s3_uri")},
+            outputDataConfig={"s3Uri": _uri(resource.config, "output_data_config.s3_uri")},
+            hyperParameters={k: str(v) for k, v in (unwrap(resource.get("hyperparameters")) or {}).items()},
+            **({"validationDataConfig": {"validators": [{"s3Uri": validation}]}} if validation else {}))["jobArn"]
+    return boto3.client("comprehend", region_name=region).create_document_classifier(
+        DocumentClassifierName=_name(resource, "name", "classifier"), DataAccessRoleArn=role,
+        LanguageCode=as_text(resource.get("language_code")) or "en",
+        Mode=as_text(resource.get("mode")) or "MULTI_CLASS",
+        InputDataConfig={"S3Uri": _uri(resource.config, "input_data_config.s3_uri")})["DocumentClassifierArn"]
 
 
 protections: dict[str, str] = {}  # log group name -> its data protection policy document
@@ -401,7 +519,7 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     arns = seed_sample(policy)
     _answer_selections()
     assert len(arns) >= 20, arns  # the sample's stores really were seeded
-    # the checks the audit runs (rules/registry.py); CKV_DH_104 and 106 are not audited yet and say so
+    # the checks the audit runs (rules/registry.py): every catalogued check
     scan_failures = {(check, arns[address]) for stack in STACKS for check, address in annotated(stack)
                      if address in arns and check in AUDITED_RULES}
     code, report = audit(tmp_path, "--policy-map", str(REPO / "policy_map.yaml"), "--regions", ",".join(REGIONS))
@@ -410,8 +528,9 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     passed = {(r["check_id"], r["resource"]) for r in report["results"]["passed_checks"]}
     assert audit_failures == scan_failures
     assert {check for check, _ in scan_failures} == {"CKV_DH_100", "CKV_DH_101", "CKV_DH_102", "CKV_DH_103",
-                                                      "CKV_DH_105", "CKV_DH_201", "CKV_DH_202", "CKV_DH_203",
-                                                      "CKV_DH_204", "CKV_DH_302", "CKV_DH_303"}
+                                                      "CKV_DH_104", "CKV_DH_105", "CKV_DH_106", "CKV_DH_201",
+                                                      "CKV_DH_202", "CKV_DH_203", "CKV_DH_204", "CKV_DH_302",
+                                                      "CKV_DH_303"}
     # the sample's bucket policies: everyone (103, 105), an outside account beside the organisation (105 only);
     # acme's read through its own VPC endpoint restricts the wildcard principal, so it exposes nothing
     assert {(c, a) for c, a in audit_failures if c in ("CKV_DH_103", "CKV_DH_105")} == {
@@ -430,6 +549,17 @@ def test_the_audit_reports_the_sample_violations_the_scan_reports(aws, tmp_path)
     # a central stream whose format conversion names that table: its fields are listed and approved
     assert {("CKV_DH_301", arns["aws_kinesis_firehose_delivery_stream.requests"]),
             ("CKV_DH_302", arns["aws_kinesis_firehose_delivery_stream.requests"])} <= passed
+    # CKV_DH_104: the stores each stack's trail selects pass (globex's partner feeds, which its selector does not
+    # list, fail: above); CKV_DH_106: training on aggregated metrics or central telemetry passes
+    assert {("CKV_DH_104", arns["module.acme_data.aws_s3_bucket.this"]),
+            ("CKV_DH_104", arns["module.globex_data.aws_s3_bucket.this"]),
+            ("CKV_DH_104", arns["aws_dynamodb_table.payment_intents"]),
+            ("CKV_DH_104", arns["aws_glue_catalog_table.card_settlements"]),
+            ("CKV_DH_104", arns["aws_secretsmanager_secret.legacy_gateway_key"]),
+            ("CKV_DH_106", arns["aws_bedrock_custom_model.capacity_forecaster"]),
+            ("CKV_DH_106", arns["aws_comprehend_document_classifier.error_themes"])} <= passed
+    assert ("CKV_DH_104", arns["aws_s3_bucket.globex_partner_feeds"]) in audit_failures
+    assert ("CKV_DH_106", arns["aws_bedrock_custom_model.order_recommender"]) in audit_failures
     # every annotated violation on a resource of a seeded type was seeded (none was skipped for its region or tags)
     of_seeded_types = {a for stack in STACKS for _, a in annotated(stack) if a.split(".")[-2] in SEEDED_TYPES}
     assert of_seeded_types <= arns.keys(), of_seeded_types - arns.keys()

@@ -25,7 +25,7 @@ from data_handling.policy.catalogue import CATALOGUE
 from data_handling.policy.loader import ENV_VAR, load
 from data_handling.policy.regions import closest_known_region, is_known_region, is_well_formed_region
 from data_handling.policy.schema import PolicyMap
-from data_handling.rules.applicability import applicable_types, applies_to
+from data_handling.rules.applicability import applicable_types, applies_to, reads_evidence
 from data_handling.rules.evaluation import FAILED, Evaluation, evaluate_model
 from data_handling.rules.registry import RULES
 from data_handling.safe_text import one_line
@@ -104,13 +104,14 @@ def sessions(profile: str | None, role_arns: list[str]) -> tuple[list[Any], list
 
 def unverified_of(gaps: list[Gap], policy: PolicyMap, infra: Infrastructure) -> list[report.Unverified]:
     """Each gap with the enabled checks that could not verify what it would have read: those that judge the
-    types the call would have produced, or the type of the resource it was about."""
+    types the call would have produced, or the type of the resource it was about, or read them as evidence
+    (applicability.EVIDENCE_TYPES: a trail for CKV_DH_104)."""
     types_of = {resource.address: resource.type for resource in infra.resources}
     items = []
     for gap in gaps:
         kinds = gap.resource_types or ((types_of[gap.resource],) if gap.resource in types_of else ())
         checks = tuple(check_id for check_id in RULES if policy.is_enabled(check_id) and any(
-            applies_to(applicable_types(check_id, policy), kind) for kind in kinds))
+            applies_to(applicable_types(check_id, policy), kind) or reads_evidence(check_id, kind) for kind in kinds))
         scope = gap.resource or f"account {gap.account}" + (f", {gap.region}" if gap.region else "") + \
             f", {gap.service}"
         items.append(report.Unverified(scope, checks or tuple(RULES), gap.describe()))

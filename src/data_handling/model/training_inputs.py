@@ -5,9 +5,10 @@ Chosen from the AWS provider's own schema (5.100, `terraform providers schema -j
 (v6): a resource is listed when creating it starts a job that fits model weights to data it reads.
 
 - aws_bedrock_custom_model (Bedrock fine-tuning / continued pre-training): training_data_config.s3_uri,
-  validation_data_config.validator.s3_uri;
+  validation_data_config.validator.s3_uri (and, read live only, a distillation job's invocation logs:
+  training_data_config.invocation_logs_config.invocation_log_source.s3_uri);
 - aws_comprehend_document_classifier: input_data_config s3_uri, test_s3_uri, augmented_manifests (s3_uri,
-  annotation_data_s3_uri, source_documents_s3_uri);
+  annotation_data_s3_uri, source_documents_s3_uri) (and, live only, documents s3_uri and test_s3_uri);
 - aws_comprehend_entity_recognizer: input_data_config documents and annotations (s3_uri, test_s3_uri),
   entity_list.s3_uri, augmented_manifests;
 - aws_transcribe_language_model (a custom language model): input_data_config s3_uri, tuning_data_s3_uri;
@@ -62,13 +63,20 @@ _MANIFESTS = ("input_data_config.augmented_manifests.s3_uri",
               "input_data_config.augmented_manifests.annotation_data_s3_uri",
               "input_data_config.augmented_manifests.source_documents_s3_uri")
 
+# Training inputs the AWS APIs have and the provider's resources do not (5.100): the live audit reads them under
+# these names (the API's, in Terraform's case); HCL and plans never set them, so they change nothing there.
+# A distillation job's training data may be the model invocation logs under an S3 prefix; a classifier trained on
+# native documents (PDF, Word) reads them from InputDataConfig.Documents beside its annotations.
+_API_ONLY_BEDROCK = ("training_data_config.invocation_logs_config.invocation_log_source.s3_uri",)
+_API_ONLY_CLASSIFIER = ("input_data_config.documents.s3_uri", "input_data_config.documents.test_s3_uri")
+
 TRAINERS: dict[str, Trainer] = {
     "aws_bedrock_custom_model": Trainer(
         "a Bedrock model customization job (fine-tuning or continued pre-training)",
-        _s3("training_data_config.s3_uri", "validation_data_config.validator.s3_uri")),
+        _s3("training_data_config.s3_uri", "validation_data_config.validator.s3_uri", *_API_ONLY_BEDROCK)),
     "aws_comprehend_document_classifier": Trainer(
         "a custom Comprehend document classifier",
-        _s3("input_data_config.s3_uri", "input_data_config.test_s3_uri", *_MANIFESTS)),
+        _s3("input_data_config.s3_uri", "input_data_config.test_s3_uri", *_MANIFESTS, *_API_ONLY_CLASSIFIER)),
     "aws_comprehend_entity_recognizer": Trainer(
         "a custom Comprehend entity recognizer",
         _s3("input_data_config.documents.s3_uri", "input_data_config.documents.test_s3_uri",

@@ -63,6 +63,22 @@ def applicable_types(check_id: str, policy: PolicyMap | None) -> tuple[str, ...]
     return tuple(sorted({t for t in types if fnmatch.fnmatchcase(t, _SCOPE)}))
 
 
+# Types a rule reads about the stores it judges without judging them itself (CKV_DH_104: the trails, logging
+# configurations and parameter groups model/audit_logging.py follows from a store). The live audit names the
+# check as not verified when a call that reads one of them fails.
+EVIDENCE_TYPES: dict[str, tuple[str, ...]] = {
+    "CKV_DH_104": ("aws_cloudtrail", "aws_s3_bucket_logging", "aws_redshift_logging", "aws_rds_cluster_activity_stream",
+                   "aws_db_parameter_group", "aws_db_option_group", "aws_rds_cluster_parameter_group",
+                   "aws_docdb_cluster_parameter_group", "aws_neptune_cluster_parameter_group",
+                   "aws_redshift_parameter_group"),
+}
+
+
+def reads_evidence(check_id: str, resource_type: str) -> bool:
+    """Whether the rule of `check_id` reads resources of `resource_type` as evidence about the stores it judges."""
+    return resource_type in EVIDENCE_TYPES.get(check_id, ())
+
+
 def applies_to(declared: tuple[str, ...], resource_type: str) -> bool:
     """Whether checkov hands a resource of `resource_type` to a check registered for `declared`."""
     return any(fnmatch.fnmatchcase(resource_type, pattern) for pattern in declared)

@@ -7,8 +7,10 @@ every source. A catalogued check missing here is reported by the audit as not au
 from __future__ import annotations
 
 from data_handling.rules import (
+    access_audited,
     card_fields,
     key_policy,
+    no_model_training,
     no_third_party_sharing,
     public_access,
     raw_logs_central,
@@ -27,7 +29,9 @@ RULES: dict[str, Rule] = {
     "CKV_DH_101": tenant_home_region.evaluate,
     "CKV_DH_102": replication.evaluate,
     "CKV_DH_103": public_access.evaluate,
+    "CKV_DH_104": access_audited.evaluate,
     "CKV_DH_105": no_third_party_sharing.evaluate,
+    "CKV_DH_106": no_model_training.evaluate,
     "CKV_DH_201": vault_only.evaluate,
     "CKV_DH_202": vault_kms.evaluate,
     "CKV_DH_203": card_fields.evaluate,

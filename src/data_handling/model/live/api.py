@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 # The IAM action each API operation needs, where it is not "<service>:<Operation>".
 _ACTION_NAMES = {
@@ -92,6 +92,27 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("rds", "DescribeDBClusterSnapshots"),
     ("rds", "DescribeDBClusterSnapshotAttributes"),
     ("glue", "GetResourcePolicy"),
+    # CKV_DH_104: data-access logging (CloudTrail, S3 server access logs, database audit logs)
+    ("cloudtrail", "DescribeTrails"),
+    ("cloudtrail", "GetTrailStatus"),
+    ("cloudtrail", "GetEventSelectors"),
+    ("s3", "GetBucketLogging"),
+    ("rds", "DescribeDBParameters"),
+    ("rds", "DescribeDBClusterParameters"),
+    ("rds", "DescribeOptionGroups"),
+    ("redshift", "DescribeLoggingStatus"),
+    ("redshift", "DescribeClusterParameters"),
+    # CKV_DH_106: model training and the data it reads
+    ("bedrock", "ListModelCustomizationJobs"),
+    ("bedrock", "GetModelCustomizationJob"),
+    ("bedrock", "ListCustomModels"),
+    ("bedrock", "GetCustomModel"),
+    ("comprehend", "ListDocumentClassifiers"),
+    ("comprehend", "ListEntityRecognizers"),
+    ("transcribe", "ListLanguageModels"),
+    ("sagemaker", "ListTrainingJobs"),
+    ("sagemaker", "DescribeTrainingJob"),
+    ("glue", "GetMLTransforms"),
 )
 _XML_CODE = re.compile(r"<Code>([^<]{1,200})</Code>")
 _XML_MESSAGE = re.compile(r"<Message>([^<]{1,2000})</Message>")
@@ -196,12 +217,21 @@ def _gap(error: Exception, account: str, region: str, service: str, operation: s
 class Caller:
     """Calls on one client (one account, region and service), recording the gaps in the log."""
 
-    def __init__(self, client: Any, account: str, region: str, log: CallLog):
+    def __init__(self, client: Any, account: str, region: str, log: CallLog, listed: bool = True,
+                 regions: frozenset[str] = frozenset()):
         self.client = client
         self.account = account
         self.region = region
         self.log = log
         self.service = client.meta.service_model.service_name
+        self.listed = listed  # botocore's endpoint data offers the service in this region (estate.offered)
+        self.regions = regions or frozenset({region})  # every region audited in this account
+
+    def _not_offered(self, error: Exception) -> bool:
+        """A service botocore does not offer in this (known) region, whose endpoint cannot be reached: it is not
+        offered there and holds nothing, which is not a gap (Bedrock and Comprehend exist in a third of the
+        regions). A region botocore does not know, or one where it offers the service, fails as any other."""
+        return not self.listed and isinstance(error, EndpointConnectionError)
 
     def call(self, operation: str, method: str, *, resource: str = "", resource_types: tuple[str, ...] = (),
              absent: tuple[str, ...] = (), **params: Any) -> dict[str, Any] | None:
@@ -216,6 +246,8 @@ class Caller:
             self.log.record_gap(gap)
             raise CallFailed(gap) from None
         except Exception as error:  # any failure (a transport error, a reply botocore cannot parse) is a gap
+            if self._not_offered(error):
+                return None
             gap = _gap(error, self.account, self.region, self.service, operation, resource, resource_types)
             self.log.record_gap(gap)
             raise CallFailed(gap) from None
@@ -231,6 +263,8 @@ class Caller:
             for page in self.client.get_paginator(method).paginate(**params):
                 items += page.get(key) or []
         except Exception as error:  # fail closed: whatever went wrong, the listing is not known
+            if self._not_offered(error):
+                return []
             gap = _gap(error, self.account, self.region, self.service, operation, resource, resource_types)
             self.log.record_gap(gap)
             raise CallFailed(gap) from None

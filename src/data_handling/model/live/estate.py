@@ -21,6 +21,7 @@ from data_handling.model.live.api import Caller, CallFailed, CallLog, Gap, clien
 from data_handling.model.live.readers import Read
 from data_handling.model.live.records import LiveResource, endpoint
 from data_handling.model.values import as_text
+from data_handling.policy.regions import known_regions
 
 REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "dynamodb": readers.dynamodb_tables,
@@ -37,7 +38,14 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "logs": readers.log_groups,
     "ec2": readers.flow_logs,
     "firehose": readers.firehose_streams,
-    "glue": readers.glue,  # the catalog's resource policy: CKV_DH_103/105
+    "glue": readers.glue,  # the Data Catalog, its resource policy (CKV_DH_103/105), ML transforms (CKV_DH_106)
+    # CKV_DH_104: trails (S3 server access logging is read with each bucket, database audit logs with RDS/Redshift)
+    "cloudtrail": readers.cloudtrail,
+    # CKV_DH_106: what trains models, and on what
+    "bedrock": readers.bedrock,
+    "comprehend": readers.comprehend,
+    "transcribe": readers.transcribe,
+    "sagemaker": readers.sagemaker,
 }
 DEFAULT_WORKERS = 16
 
@@ -96,11 +104,31 @@ def read_estate(sessions: Iterable[Any], regions: list[str] | None, workers: int
         plan.append((readers.s3_account_public_access_block, s3control, ()))  # CKV_DH_103
         for region in account_regions:
             for service, reader in REGIONAL_SERVICES.items():
-                client = session.client(service, region_name=region, config=client_config())
-                plan.append((reader, Caller(client, account, region, log), ()))
+                listed = offered(session, service, region)
+                client = session.client(service, region_name=region,
+                                        config=client_config() if listed else client_config(max_attempts=2))
+                plan.append((reader, Caller(client, account, region, log, listed, frozenset(account_regions)), ()))
     read, aliases = _run(plan, workers, progress)
     infra = _link(read, accounts, sorted(audited), aliases, log)
     return Estate(infra, accounts, sorted(audited), log, failed)
+
+
+def offered(session: Any, service: str, region: str) -> bool:
+    """Whether botocore's endpoint data offers the service in the region, or does not know the region at all
+    (then it is read as any other). Where a known region lacks the service (Bedrock, Comprehend and Transcribe are
+    in a third to a half of the regions), an endpoint that cannot be reached is not a gap (api.Caller): one that
+    answers is read, in case the installed botocore predates the service's launch there."""
+    return region not in known_regions() or region in _regions_offering(session, service)
+
+
+_OFFERING: dict[str, frozenset[str]] = {}
+
+
+def _regions_offering(session: Any, service: str) -> frozenset[str]:
+    if service not in _OFFERING:  # the installed botocore's data: the same for every session
+        _OFFERING[service] = frozenset(region for partition in session.get_available_partitions()
+                                       for region in session.get_available_regions(service, partition))
+    return _OFFERING[service]
 
 
 def _label(session: Any) -> str:

@@ -93,9 +93,10 @@ def _s3_bucket(caller: Caller, name: str, regions: frozenset[str]) -> Read:
     except CallFailed as failed:
         values[UNKNOWN_BLOCKS] = {"replication_configuration": f"the audit could not read the replication "
                                                                    f"configuration: {failed.gap.describe()}"}
+    logging = _s3_bucket_logging(caller, name, arn, region, values)  # CKV_DH_104
     record = resource(arn=arn, resource_type="aws_s3_bucket", name=name, account=caller.account, region=region,
                       evidence="s3:ListBuckets, region from s3:GetBucketLocation", values=values)
-    read = Read(records=[(record, [])])
+    read = Read(records=[(record, []), *logging])
     read.add(_bucket_access(caller, name, arn, region))  # CKV_DH_103/105: policy, ACL, public access block
     return read
 
@@ -328,6 +329,7 @@ def _kms_key(caller: Caller, entry: dict[str, Any]) -> Read:
 
 def rds(caller: Caller) -> Read:
     read = Read()
+    groups = _Groups(caller)  # CKV_DH_104: the parameter and option groups the databases name
     for instance in caller.pages("DescribeDBInstances", "describe_db_instances", "DBInstances",
                                  resource_types=("aws_db_instance",)):
         arn = instance["DBInstanceArn"]
@@ -337,10 +339,12 @@ def rds(caller: Caller) -> Read:
                   "storage_encrypted": instance.get("StorageEncrypted"), "kms_key_id": instance.get("KmsKeyId"),
                   "cluster_identifier": instance.get("DBClusterIdentifier"),
                   "publicly_accessible": instance.get("PubliclyAccessible")}  # CKV_DH_103
+        audit_links, audit_records = _database_audit(instance, arn, "aws_db_instance", caller, groups, values)
         record = resource(arn=arn, resource_type="aws_db_instance", name=str(values["identifier"]),
                           account=caller.account, region=caller.region, evidence="rds:DescribeDBInstances",
                           values=values)
-        read.records.append((record, [("replicate_source_db", source)] if source else []))
+        read.records.append((record, ([("replicate_source_db", source)] if source else []) + audit_links))
+        read.records += audit_records
         # Automated backups replicated to another region: the copy lives where its ARN says.
         for replication in instance.get("DBInstanceAutomatedBackupsReplications") or []:
             backups = replication.get("DBInstanceAutomatedBackupsArn")
@@ -362,10 +366,12 @@ def rds(caller: Caller) -> Read:
                   "kms_key_id": cluster.get("KmsKeyId")}
         resource_type = {"docdb": "aws_docdb_cluster", "neptune": "aws_neptune_cluster"}.get(
             str(cluster.get("Engine")), "aws_rds_cluster")
+        audit_links, audit_records = _database_audit(cluster, arn, resource_type, caller, groups, values)
         record = resource(arn=arn, resource_type=resource_type, name=str(values["cluster_identifier"]),
                           account=caller.account, region=caller.region, evidence="rds:DescribeDBClusters",
                           values=values)
-        read.records.append((record, [("replication_source_identifier", source)] if source else []))
+        read.records.append((record, ([("replication_source_identifier", source)] if source else []) + audit_links))
+        read.records += audit_records
     for group in caller.pages("DescribeGlobalClusters", "describe_global_clusters", "GlobalClusters",
                               resource_types=("aws_rds_global_cluster",)):
         arn = group.get("GlobalClusterArn")
@@ -385,6 +391,7 @@ def rds(caller: Caller) -> Read:
                           account=caller.account, region=region or caller.region,
                           evidence="rds:DescribeGlobalClusters", values=values)
         read.records.append((record, links))
+    read.records += groups.records
     return read
 
 
@@ -466,6 +473,7 @@ def _backup_selection(caller: Caller, item: tuple[str, dict[str, Any]]) -> Read:
 
 def redshift_clusters(caller: Caller) -> Read:
     read = Read()
+    groups = _Groups(caller)  # CKV_DH_104: the parameter groups the clusters name
     for cluster in caller.pages("DescribeClusters", "describe_clusters", "Clusters",
                                 resource_types=("aws_redshift_cluster",)):
         name = cluster["ClusterIdentifier"]
@@ -476,9 +484,11 @@ def redshift_clusters(caller: Caller) -> Read:
                   "snapshot_copy": [{"destination_region": copy["DestinationRegion"]}]
                   if copy.get("DestinationRegion") else None,
                   "publicly_accessible": _redshift_public(cluster)}  # CKV_DH_103
+        audit_links = _redshift_audit(caller, cluster, arn, groups, values)
         read.records.append((resource(arn=arn, resource_type="aws_redshift_cluster", name=name,
                                       account=caller.account, region=caller.region,
-                                      evidence="redshift:DescribeClusters", values=values), []))
+                                      evidence="redshift:DescribeClusters", values=values), audit_links))
+    read.records += groups.records
     return read
 
 
@@ -1061,4 +1071,495 @@ def glue_resource_policy(caller: Caller) -> Read:
 
 
 rds_with_snapshots = each(rds, db_snapshots, db_cluster_snapshots)
-glue = each(glue_catalog, glue_resource_policy)
+
+
+# === CKV_DH_104: data-access logging ===========================================================================
+# CloudTrail trails (their status and event selectors), S3 server access logging, the audit-log settings of RDS
+# and Redshift (log exports, the parameter and option groups they name, activity streams, audit logging), as the
+# Terraform records model/audit_logging.py reads. A value a call could not read is unknown, never "off".
+
+def cloudtrail_trails(caller: Caller) -> Read:
+    # With shadow trails: a multi-Region trail is listed in every region and an organisation trail in its member
+    # accounts (as a shadow only). Each is described once: in its home region, or, when that region is not
+    # audited, in the first audited region (by name), which lists it as a shadow (described by its ARN).
+    listed = caller.pages("DescribeTrails", "describe_trails", "trailList", resource_types=("aws_cloudtrail",),
+                          includeShadowTrails=True)
+    return Read(pending=[(_trail, trail) for trail in listed if trail.get("TrailARN") and _describes(caller, trail)])
+
+
+def _describes(caller: Caller, trail: dict[str, Any]) -> bool:
+    home = trail.get("HomeRegion") or caller.region
+    return home == caller.region or (home not in caller.regions and caller.region == min(caller.regions))
+
+
+def _trail(caller: Caller, trail: dict[str, Any]) -> Read:
+    arn = str(trail["TrailARN"])
+    parts = arn.split(":")
+    account = parts[4] if len(parts) > 5 and parts[4] else caller.account  # an organisation trail: its owner's
+    bucket, group = trail.get("S3BucketName"), str(trail.get("CloudWatchLogsLogGroupArn") or "").removesuffix(":*")
+    values: dict[str, Any] = {
+        "name": trail.get("Name"), "arn": arn, "s3_bucket_name": bucket, "s3_key_prefix": trail.get("S3KeyPrefix"),
+        "is_multi_region_trail": bool(trail.get("IsMultiRegionTrail")),
+        "is_organization_trail": bool(trail.get("IsOrganizationTrail")),
+        "include_global_service_events": trail.get("IncludeGlobalServiceEvents"),
+        "enable_log_file_validation": trail.get("LogFileValidationEnabled"),
+        "cloud_watch_logs_group_arn": group or None, "kms_key_id": trail.get("KmsKeyId")}
+    try:
+        status = caller.call("GetTrailStatus", "get_trail_status", resource=arn, resource_types=("aws_cloudtrail",),
+                             Name=arn) or {}
+        values["enable_logging"] = bool(status.get("IsLogging"))
+    except CallFailed as failed:  # the rule shows the value: it names the call
+        values["enable_logging"] = unknown(f"IsLogging not read: {failed.gap.describe()}",
+                                           f"the audit could not read whether the trail logs: {failed.gap.describe()}")
+    try:
+        selectors = caller.call("GetEventSelectors", "get_event_selectors", resource=arn,
+                                resource_types=("aws_cloudtrail",), TrailName=arn) or {}
+        values["event_selector"] = _event_selectors(selectors.get("EventSelectors")) or None
+        values["advanced_event_selector"] = _advanced_event_selectors(selectors.get("AdvancedEventSelectors")) or None
+    except CallFailed as failed:
+        # A trail has selectors of one kind or the other, and which is not known: the advanced ones, which the
+        # rules read first, stand for both (one entry, so a finding says it once).
+        values[UNKNOWN_BLOCKS] = {"advanced_event_selector": "the audit could not read the trail's event selectors: "
+                                                             f"{failed.gap.describe()}"}
+    links: Links = [("s3_bucket_name", f"arn:aws:s3:::{bucket}")] if bucket else []
+    links += [("cloud_watch_logs_group_arn", group)] if group else []
+    record = resource(arn=arn, resource_type="aws_cloudtrail", name=str(trail.get("Name") or arn), account=account,
+                      region=str(trail.get("HomeRegion") or caller.region), evidence="cloudtrail:DescribeTrails",
+                      values=values)
+    return Read(records=[(record, links)])
+
+
+def _event_selectors(selectors: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """GetEventSelectors' EventSelectors as Terraform's event_selector blocks."""
+    return [{"read_write_type": selector.get("ReadWriteType"),
+             "include_management_events": selector.get("IncludeManagementEvents"),
+             "exclude_management_event_sources": selector.get("ExcludeManagementEventSources") or None,
+             "data_resource": [{"type": data.get("Type"), "values": data.get("Values") or None}
+                               for data in selector.get("DataResources") or []] or None}
+            for selector in selectors or []]
+
+
+_FIELD_OPERATORS = (("Equals", "equals"), ("StartsWith", "starts_with"), ("EndsWith", "ends_with"),
+                    ("NotEquals", "not_equals"), ("NotStartsWith", "not_starts_with"), ("NotEndsWith", "not_ends_with"))
+
+
+def _advanced_event_selectors(selectors: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """GetEventSelectors' AdvancedEventSelectors as Terraform's advanced_event_selector blocks."""
+    return [{"name": selector.get("Name"), "field_selector": [
+        {"field": field_selector.get("Field"),
+         **{attribute: field_selector.get(key) or None for key, attribute in _FIELD_OPERATORS}}
+        for field_selector in selector.get("FieldSelectors") or []] or None}
+        for selector in selectors or []]
+
+
+def _s3_bucket_logging(caller: Caller, name: str, arn: str, region: str,
+                       values: dict[str, Any]) -> list[tuple[LiveResource, Links]]:
+    """A bucket's server access logging as an aws_s3_bucket_logging of it; unreadable: the bucket's logging block
+    is unknown (so CKV_DH_104 does not take it as off, and CKV_DH_303 does not take it as absent)."""
+    try:
+        answer = caller.call("GetBucketLogging", "get_bucket_logging", resource=arn,
+                             resource_types=("aws_s3_bucket_logging",), Bucket=name) or {}
+    except CallFailed as failed:
+        values.setdefault(UNKNOWN_BLOCKS, {})["logging"] = \
+            f"the audit could not read the bucket's server access logging: {failed.gap.describe()}"
+        return []
+    enabled = answer.get("LoggingEnabled")
+    if not enabled:
+        return []
+    target = enabled.get("TargetBucket")
+    record = resource(arn=f"{arn}:logging", resource_type="aws_s3_bucket_logging", name=name, account=caller.account,
+                      region=region, evidence="s3:GetBucketLogging",
+                      values={"bucket": name, "target_bucket": target, "target_prefix": enabled.get("TargetPrefix")})
+    return [(record, [("bucket", arn)] + ([("target_bucket", f"arn:aws:s3:::{target}")] if target else []))]
+
+
+# Parameter and option groups AWS creates (default.postgres16, default:mysql-8-0) cannot be modified: they never
+# turn an audit on, as a Terraform database naming none uses them. Read as not set, without a call.
+_DEFAULT_GROUPS = ("default.", "default:")
+
+
+@dataclass(frozen=True)
+class _GroupKind:
+    operation: str
+    method: str
+    parameter: str  # the request parameter naming the group
+    key: str  # the listing's result key
+    arn: str  # the ARN's resource part before the name
+    extra: tuple[tuple[str, str], ...] = (("Source", "user"),)  # only what the owner set, as Terraform's blocks
+
+
+_GROUP_KINDS = {
+    "aws_db_parameter_group": _GroupKind("DescribeDBParameters", "describe_db_parameters", "DBParameterGroupName",
+                                         "Parameters", "pg"),
+    "aws_rds_cluster_parameter_group": _GroupKind("DescribeDBClusterParameters", "describe_db_cluster_parameters",
+                                                  "DBClusterParameterGroupName", "Parameters", "cluster-pg"),
+    "aws_docdb_cluster_parameter_group": _GroupKind("DescribeDBClusterParameters", "describe_db_cluster_parameters",
+                                                    "DBClusterParameterGroupName", "Parameters", "cluster-pg"),
+    "aws_neptune_cluster_parameter_group": _GroupKind("DescribeDBClusterParameters", "describe_db_cluster_parameters",
+                                                      "DBClusterParameterGroupName", "Parameters", "cluster-pg"),
+    "aws_db_option_group": _GroupKind("DescribeOptionGroups", "describe_option_groups", "OptionGroupName",
+                                      "OptionGroupsList", "og", ()),
+    "aws_redshift_parameter_group": _GroupKind("DescribeClusterParameters", "describe_cluster_parameters",
+                                               "ParameterGroupName", "Parameters", "parametergroup"),
+}
+
+
+class _Groups:
+    """The parameter and option groups one region's databases name, each read once (in the listing's task: a
+    region has few), as records; a group that cannot be read leaves the attribute naming it unknown."""
+
+    def __init__(self, caller: Caller):
+        self.caller = caller
+        self.records: list[tuple[LiveResource, Links]] = []
+        self._read: dict[tuple[str, str], str | CallFailed] = {}  # (type, name) -> its record's ARN, or the failure
+
+    def name(self, values: dict[str, Any], links: Links, attribute: str, group_type: str, name: str | None) -> None:
+        """Set `attribute` of a store's values to the group it names, linked to the group's record."""
+        if not name or name.startswith(_DEFAULT_GROUPS):
+            return
+        read = self._read.get((group_type, name))
+        if read is None:
+            read = self._read[(group_type, name)] = self._group(group_type, name)
+        if isinstance(read, CallFailed):
+            values[attribute] = unknown(f"{name}: {read.gap.describe()}",
+                                        f"the audit could not read the group: {read.gap.describe()}")
+            return
+        values[attribute] = name
+        links.append((attribute, read))
+
+    def _group(self, group_type: str, name: str) -> str | CallFailed:
+        kind = _GROUP_KINDS[group_type]
+        service = "redshift" if group_type == "aws_redshift_parameter_group" else "rds"
+        arn = f"arn:aws:{service}:{self.caller.region}:{self.caller.account}:{kind.arn}:{name}"
+        try:
+            listed = self.caller.pages(kind.operation, kind.method, kind.key, resource=arn,
+                                       resource_types=(group_type,), **{kind.parameter: name}, **dict(kind.extra))
+        except CallFailed as failed:
+            return failed
+        if group_type == "aws_db_option_group":
+            values: dict[str, Any] = {"name": name, "arn": arn, "option": [
+                {"option_name": option.get("OptionName"), "option_settings": [
+                    {"name": s.get("Name"), "value": s.get("Value")} for s in option.get("OptionSettings") or []]
+                 or None} for group in listed for option in group.get("Options") or []] or None}
+        else:
+            values = {"name": name, "arn": arn, "parameter": [
+                {"name": p.get("ParameterName"), "value": p.get("ParameterValue"), "apply_method": p.get("ApplyMethod")}
+                for p in listed if p.get("ParameterName")] or None}
+        self.records.append((resource(arn=arn, resource_type=group_type, name=name, account=self.caller.account,
+                                      region=self.caller.region, evidence=f"{service}:{kind.operation}",
+                                      values=values), []))
+        return arn
+
+
+_CLUSTER_GROUPS = {
+    "aws_rds_cluster": ("db_cluster_parameter_group_name", "aws_rds_cluster_parameter_group"),
+    "aws_docdb_cluster": ("db_cluster_parameter_group_name", "aws_docdb_cluster_parameter_group"),
+    "aws_neptune_cluster": ("neptune_cluster_parameter_group_name", "aws_neptune_cluster_parameter_group")}
+
+
+def _database_audit(item: dict[str, Any], arn: str, resource_type: str, caller: Caller, groups: _Groups,
+                    values: dict[str, Any]) -> tuple[Links, list[tuple[LiveResource, Links]]]:
+    """An RDS instance's or cluster's audit-log settings in its values: the log exports, the parameter (and
+    option) group it names, and a running database activity stream as an aws_rds_cluster_activity_stream.
+    Returns the store's links and the records it adds."""
+    links: Links = []
+    values["enabled_cloudwatch_logs_exports"] = item.get("EnabledCloudwatchLogsExports") or None
+    if resource_type == "aws_db_instance":
+        parameter_groups = item.get("DBParameterGroups") or [{}]
+        option_groups = item.get("OptionGroupMemberships") or [{}]
+        groups.name(values, links, "parameter_group_name", "aws_db_parameter_group",
+                    parameter_groups[0].get("DBParameterGroupName"))
+        groups.name(values, links, "option_group_name", "aws_db_option_group", option_groups[0].get("OptionGroupName"))
+    elif resource_type in _CLUSTER_GROUPS:
+        attribute, group_type = _CLUSTER_GROUPS[resource_type]
+        groups.name(values, links, attribute, group_type, item.get("DBClusterParameterGroup"))
+    records: list[tuple[LiveResource, Links]] = []
+    if item.get("ActivityStreamStatus") == "started":
+        stream = f"{arn}/activity-stream"  # a stream has no ARN of its own
+        records.append((resource(arn=stream, resource_type="aws_rds_cluster_activity_stream", name=arn.split(":")[-1],
+                                 account=caller.account, region=caller.region,
+                                 evidence="rds:DescribeDBInstances/DescribeDBClusters (ActivityStreamStatus)",
+                                 values={"resource_arn": arn, "mode": item.get("ActivityStreamMode"),
+                                         "kms_key_id": item.get("ActivityStreamKmsKeyId")}), [("resource_arn", arn)]))
+    return links, records
+
+
+def _redshift_audit(caller: Caller, cluster: dict[str, Any], arn: str, groups: _Groups,
+                    values: dict[str, Any]) -> Links:
+    """A Redshift cluster's audit logging (DescribeLoggingStatus) as its logging block, and the parameter group
+    it names (enable_user_activity_logging)."""
+    name = cluster["ClusterIdentifier"]
+    try:
+        status = caller.call("DescribeLoggingStatus", "describe_logging_status", resource=arn,
+                             resource_types=("aws_redshift_logging",), ClusterIdentifier=name) or {}
+        values["logging"] = [{"enable": bool(status.get("LoggingEnabled")), "bucket_name": status.get("BucketName"),
+                              "s3_key_prefix": status.get("S3KeyPrefix"),
+                              "log_destination_type": status.get("LogDestinationType"),
+                              "log_exports": status.get("LogExports") or None}]
+    except CallFailed as failed:
+        values.setdefault(UNKNOWN_BLOCKS, {})["logging"] = \
+            f"the audit could not read the cluster's audit logging: {failed.gap.describe()}"
+    links: Links = []
+    parameter_groups = cluster.get("ClusterParameterGroups") or [{}]
+    groups.name(values, links, "cluster_parameter_group_name", "aws_redshift_parameter_group",
+                parameter_groups[0].get("ParameterGroupName"))
+    return links
+
+
+# === CKV_DH_106: model training and the data it reads ==========================================================
+# What trains or fine-tunes a model from data, as the Terraform types model/training_inputs.py lists, with the
+# training data's S3 URIs in their Terraform shape and linked to the bucket they name (a reference, as
+# "s3://${aws_s3_bucket.x.bucket}/..." is in HCL). A description that fails leaves the data the resource trains on
+# unknown, so the check fails closed on it.
+
+def _s3_links(path: str, uris: list[Any]) -> Links:
+    links: Links = []
+    for uri in uris:
+        if isinstance(uri, str) and uri.startswith("s3://"):
+            bucket = uri.removeprefix("s3://").split("/", 1)[0]
+            if bucket:
+                links.append((path, f"arn:aws:s3:::{bucket}"))
+    return links
+
+
+def _followed(caller: Caller, operation: str, method: str, key: str, resource_types: tuple[str, ...],
+              **params: Any) -> list[dict[str, Any]]:
+    """A listing botocore has no paginator for, followed through NextToken; a failed page fails the listing."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = caller.call(operation, method, resource_types=resource_types,
+                           **params, **({"NextToken": token} if token else {})) or {}
+        items += page.get(key) or []
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+def _unknown_training(path: str, failed: CallFailed) -> dict[str, Any]:
+    return {UNKNOWN_BLOCKS: {path: f"the audit could not read what it trains on: {failed.gap.describe()}"}}
+
+
+def bedrock_customization(caller: Caller) -> Read:
+    """Model customization jobs (fine-tuning, continued pre-training, distillation), each described; and the
+    account's own custom models that no listed job made (a model copied from another region): what they were
+    trained on, from GetCustomModel. Both as aws_bedrock_custom_model, the job (or model) by its ARN."""
+    types = ("aws_bedrock_custom_model",)
+    jobs = caller.pages("ListModelCustomizationJobs", "list_model_customization_jobs", "modelCustomizationJobSummaries",
+                        resource_types=types)
+    read = Read(pending=[(_bedrock_job, job) for job in jobs if job.get("jobArn")])
+    # a model a listed job made, by its ARN or its name (both unique in the account and region)
+    made = {job.get("customModelArn") for job in jobs} | {("name", job.get("customModelName")) for job in jobs}
+    with contextlib.suppress(CallFailed):  # the gap names it; the jobs listed are still judged
+        models = caller.pages("ListCustomModels", "list_custom_models", "modelSummaries", resource_types=types,
+                              isOwned=True)
+        read.pending += [(_bedrock_model, model) for model in models if model.get("modelArn")
+                         and not {model["modelArn"], ("name", model.get("modelName"))} & made]
+    return read
+
+
+def _bedrock_values(described: dict[str, Any]) -> tuple[dict[str, Any], Links]:
+    training = described.get("trainingDataConfig") or {}
+    source = (training.get("invocationLogsConfig") or {}).get("invocationLogSource") or {}
+    validators = [v.get("s3Uri") for v in (described.get("validationDataConfig") or {}).get("validators") or []]
+    values: dict[str, Any] = {
+        "base_model_identifier": described.get("baseModelArn"), "role_arn": described.get("roleArn"),
+        "customization_type": described.get("customizationType"),
+        "training_data_config": [{"s3_uri": training.get("s3Uri"), "invocation_logs_config": [
+            {"invocation_log_source": [{"s3_uri": source.get("s3Uri")}]}] if source.get("s3Uri") else None}],
+        "validation_data_config": [{"validator": [{"s3_uri": uri} for uri in validators]}] if validators else None,
+        "output_data_config": [{"s3_uri": (described.get("outputDataConfig") or {}).get("s3Uri")}]}
+    links = _s3_links("training_data_config.s3_uri", [training.get("s3Uri")])
+    links += _s3_links("training_data_config.invocation_logs_config.invocation_log_source.s3_uri",
+                       [source.get("s3Uri")])
+    links += _s3_links("validation_data_config.validator.s3_uri", validators)
+    return values, links
+
+
+def _bedrock_job(caller: Caller, summary: dict[str, Any]) -> Read:
+    arn = str(summary["jobArn"])
+    values: dict[str, Any] = {"job_arn": arn, "job_name": summary.get("jobName"),
+                              "custom_model_name": summary.get("customModelName"),
+                              "custom_model_arn": summary.get("customModelArn"), "status": summary.get("status")}
+    links: Links = []
+    try:
+        # by name, which is unique in the account and region (an ARN in the path is what moto cannot decode)
+        described = caller.call("GetModelCustomizationJob", "get_model_customization_job", resource=arn,
+                                resource_types=("aws_bedrock_custom_model",),
+                                jobIdentifier=summary.get("jobName") or arn) or {}
+        more, links = _bedrock_values(described)
+        values.update(more)
+    except CallFailed as failed:
+        values.update(_unknown_training("training_data_config", failed))
+    record = resource(arn=arn, resource_type="aws_bedrock_custom_model", name=str(summary.get("jobName") or arn),
+                      account=caller.account, region=caller.region, evidence="bedrock:ListModelCustomizationJobs",
+                      values=values)
+    return Read(records=[(record, links)])
+
+
+def _bedrock_model(caller: Caller, summary: dict[str, Any]) -> Read:
+    arn = str(summary["modelArn"])
+    values: dict[str, Any] = {"custom_model_arn": arn, "custom_model_name": summary.get("modelName")}
+    links: Links = []
+    try:
+        described = caller.call("GetCustomModel", "get_custom_model", resource=arn,
+                                resource_types=("aws_bedrock_custom_model",), modelIdentifier=arn) or {}
+        more, links = _bedrock_values(described)
+        values.update(more, job_arn=described.get("jobArn"), job_name=described.get("jobName"))
+    except CallFailed as failed:
+        values.update(_unknown_training("training_data_config", failed))
+    record = resource(arn=arn, resource_type="aws_bedrock_custom_model", name=str(summary.get("modelName") or arn),
+                      account=caller.account, region=caller.region, evidence="bedrock:ListCustomModels", values=values)
+    return Read(records=[(record, links)])
+
+
+def _manifests(listed: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]] | None, Links]:
+    manifests = [{"s3_uri": m.get("S3Uri"), "annotation_data_s3_uri": m.get("AnnotationDataS3Uri"),
+                  "source_documents_s3_uri": m.get("SourceDocumentsS3Uri"), "attribute_names": m.get("AttributeNames"),
+                  "split": m.get("Split"), "document_type": m.get("DocumentType")} for m in listed or []]
+    links: Links = []
+    for attribute in ("s3_uri", "annotation_data_s3_uri", "source_documents_s3_uri"):
+        links += _s3_links(f"input_data_config.augmented_manifests.{attribute}", [m[attribute] for m in manifests])
+    return manifests or None, links
+
+
+def _comprehend_name(arn: str) -> str:
+    # arn:aws:comprehend:eu-west-1:123456789012:document-classifier/tickets/version/v2
+    return arn.split(":", 5)[-1].split("/", 1)[-1].split("/version/", 1)[0]
+
+
+def comprehend_models(caller: Caller) -> Read:
+    """Custom document classifiers and entity recognizers (each version), with their training input: the
+    listings carry InputDataConfig, so nothing is described one by one."""
+    read = Read()
+    for classifier in caller.pages("ListDocumentClassifiers", "list_document_classifiers",
+                                   "DocumentClassifierPropertiesList",
+                                   resource_types=("aws_comprehend_document_classifier",)):
+        arn = str(classifier.get("DocumentClassifierArn"))
+        given = classifier.get("InputDataConfig") or {}
+        documents = given.get("Documents") or {}
+        manifests, links = _manifests(given.get("AugmentedManifests"))
+        config = {"data_format": given.get("DataFormat"), "s3_uri": given.get("S3Uri"),
+                  "test_s3_uri": given.get("TestS3Uri"), "label_delimiter": given.get("LabelDelimiter"),
+                  "augmented_manifests": manifests, "documents": [
+                      {"s3_uri": documents.get("S3Uri"), "test_s3_uri": documents.get("TestS3Uri")}] if documents
+                  else None}
+        for attribute, key in (("s3_uri", "S3Uri"), ("test_s3_uri", "TestS3Uri")):
+            links += _s3_links(f"input_data_config.{attribute}", [given.get(key)])
+            links += _s3_links(f"input_data_config.documents.{attribute}", [documents.get(key)])
+        values = {"arn": arn, "name": _comprehend_name(arn), "version_name": classifier.get("VersionName"),
+                  "language_code": classifier.get("LanguageCode"), "mode": classifier.get("Mode"),
+                  "data_access_role_arn": classifier.get("DataAccessRoleArn"), "input_data_config": [config]}
+        read.records.append((resource(arn=arn, resource_type="aws_comprehend_document_classifier",
+                                      name=_comprehend_name(arn), account=caller.account, region=caller.region,
+                                      evidence="comprehend:ListDocumentClassifiers", values=values), links))
+    for recognizer in caller.pages("ListEntityRecognizers", "list_entity_recognizers", "EntityRecognizerPropertiesList",
+                                   resource_types=("aws_comprehend_entity_recognizer",)):
+        arn = str(recognizer.get("EntityRecognizerArn"))
+        given = recognizer.get("InputDataConfig") or {}
+        manifests, links = _manifests(given.get("AugmentedManifests"))
+        config = {"data_format": given.get("DataFormat"), "augmented_manifests": manifests,
+                  "entity_types": [{"type": t.get("Type")} for t in given.get("EntityTypes") or []] or None}
+        for block, key in (("documents", "Documents"), ("annotations", "Annotations"), ("entity_list", "EntityList")):
+            part = given.get(key) or {}
+            if not part:
+                continue
+            config[block] = [{"s3_uri": part.get("S3Uri"), "test_s3_uri": part.get("TestS3Uri"),
+                              "input_format": part.get("InputFormat")}]
+            links += _s3_links(f"input_data_config.{block}.s3_uri", [part.get("S3Uri")])
+            links += _s3_links(f"input_data_config.{block}.test_s3_uri", [part.get("TestS3Uri")])
+        values = {"arn": arn, "name": _comprehend_name(arn), "version_name": recognizer.get("VersionName"),
+                  "language_code": recognizer.get("LanguageCode"),
+                  "data_access_role_arn": recognizer.get("DataAccessRoleArn"), "input_data_config": [config]}
+        read.records.append((resource(arn=arn, resource_type="aws_comprehend_entity_recognizer",
+                                      name=_comprehend_name(arn), account=caller.account, region=caller.region,
+                                      evidence="comprehend:ListEntityRecognizers", values=values), links))
+    return read
+
+
+def transcribe_language_models(caller: Caller) -> Read:
+    """Custom language models; ListLanguageModels carries their InputDataConfig (no paginator: NextToken)."""
+    read = Read()
+    for model in _followed(caller, "ListLanguageModels", "list_language_models", "Models",
+                           ("aws_transcribe_language_model",), MaxResults=100):
+        name = str(model.get("ModelName"))
+        arn = f"arn:aws:transcribe:{caller.region}:{caller.account}:language-model/{name}"
+        given = model.get("InputDataConfig") or {}
+        values = {"arn": arn, "model_name": name, "base_model_name": model.get("BaseModelName"),
+                  "language_code": model.get("LanguageCode"), "input_data_config": [
+                      {"s3_uri": given.get("S3Uri"), "tuning_data_s3_uri": given.get("TuningDataS3Uri"),
+                       "data_access_role_arn": given.get("DataAccessRoleArn")}]}
+        links = _s3_links("input_data_config.s3_uri", [given.get("S3Uri")])
+        links += _s3_links("input_data_config.tuning_data_s3_uri", [given.get("TuningDataS3Uri")])
+        read.records.append((resource(arn=arn, resource_type="aws_transcribe_language_model", name=name,
+                                      account=caller.account, region=caller.region,
+                                      evidence="transcribe:ListLanguageModels", values=values), links))
+    return read
+
+
+def sagemaker_training_jobs(caller: Caller) -> Read:
+    """Every training job (those of tuning jobs and pipelines too), each described for its input channels."""
+    jobs = caller.pages("ListTrainingJobs", "list_training_jobs", "TrainingJobSummaries",
+                        resource_types=("aws_sagemaker_training_job",))
+    return Read(pending=[(_sagemaker_training_job, job) for job in jobs if job.get("TrainingJobName")])
+
+
+def _sagemaker_training_job(caller: Caller, summary: dict[str, Any]) -> Read:
+    name = str(summary["TrainingJobName"])
+    arn = str(summary.get("TrainingJobArn") or f"arn:aws:sagemaker:{caller.region}:{caller.account}:training-job/"
+              f"{name.lower()}")
+    values: dict[str, Any] = {"arn": arn, "training_job_name": name, "status": summary.get("TrainingJobStatus")}
+    links: Links = []
+    try:
+        described = caller.call("DescribeTrainingJob", "describe_training_job", resource=arn,
+                                resource_types=("aws_sagemaker_training_job",), TrainingJobName=name) or {}
+    except CallFailed as failed:
+        described = None
+        values.update(_unknown_training("input_data_config", failed))
+    channels = []
+    for channel in (described or {}).get("InputDataConfig") or []:
+        source = channel.get("DataSource") or {}
+        s3, system = source.get("S3DataSource") or {}, source.get("FileSystemDataSource") or {}
+        channels.append({"channel_name": channel.get("ChannelName"), "data_source": [{
+            "s3_data_source": [{"s3_uri": s3.get("S3Uri"), "s3_data_type": s3.get("S3DataType")}] if s3 else None,
+            "file_system_data_source": [{"file_system_id": system.get("FileSystemId"),
+                                         "file_system_type": system.get("FileSystemType"),
+                                         "directory_path": system.get("DirectoryPath")}] if system else None}]})
+        links += _s3_links("input_data_config.data_source.s3_data_source.s3_uri", [s3.get("S3Uri")])
+        if system.get("FileSystemId") and system.get("FileSystemType") == "EFS":
+            links.append(("input_data_config.data_source.file_system_data_source.file_system_id",
+                          f"arn:aws:elasticfilesystem:{caller.region}:{caller.account}:file-system/"
+                          f"{system['FileSystemId']}"))
+    if described is not None:
+        values.update(role_arn=described.get("RoleArn"), input_data_config=channels or None)
+    record = resource(arn=arn, resource_type="aws_sagemaker_training_job", name=name, account=caller.account,
+                      region=caller.region, evidence="sagemaker:ListTrainingJobs", values=values)
+    return Read(records=[(record, links)])
+
+
+def glue_ml_transforms(caller: Caller) -> Read:
+    """FindMatches transforms and the Glue tables they learn from (GetMLTransforms has no paginator)."""
+    read = Read()
+    for transform in _followed(caller, "GetMLTransforms", "get_ml_transforms", "Transforms",
+                               ("aws_glue_ml_transform",), MaxResults=100):
+        transform_id = str(transform.get("TransformId"))
+        arn = f"arn:aws:glue:{caller.region}:{caller.account}:mlTransform/{transform_id}"
+        tables = [{"database_name": t.get("DatabaseName"), "table_name": t.get("TableName"),
+                   "catalog_id": t.get("CatalogId"), "connection_name": t.get("ConnectionName")}
+                  for t in transform.get("InputRecordTables") or []]
+        links: Links = [("input_record_tables", f"arn:aws:glue:{caller.region}:{t['catalog_id'] or caller.account}:"
+                         f"table/{t['database_name']}/{t['table_name']}") for t in tables]
+        values = {"arn": arn, "name": transform.get("Name"), "role_arn": transform.get("Role"),
+                  "input_record_tables": tables or None}
+        read.records.append((resource(arn=arn, resource_type="aws_glue_ml_transform",
+                                      name=str(transform.get("Name") or transform_id), account=caller.account,
+                                      region=caller.region, evidence="glue:GetMLTransforms", values=values), links))
+    return read
+
+
+cloudtrail = cloudtrail_trails
+bedrock = bedrock_customization
+comprehend = comprehend_models
+transcribe = transcribe_language_models
+sagemaker = sagemaker_training_jobs
+glue = each(glue_catalog, glue_resource_policy, glue_ml_transforms)
