@@ -308,5 +308,9 @@ def test_a_denied_bucket_policy_or_grant_listing_fails_closed(enforced, tmp_path
                                                  ("CKV_DH_105", f"{key}/grant/*")}
     found = {(r["check_id"], r["resource"]): r["details"][0] for r in report["results"]["failed_checks"]}
     assert "s3:GetBucketPolicy was denied" in found[("CKV_DH_103", f"{bucket}?policy")]
+    # the advice is the audit's, not Terraform's
+    for details in (found[("CKV_DH_103", f"{bucket}?policy")], found[("CKV_DH_105", f"{bucket}?policy")]):
+        assert "grant the audit's role" in details.lower(), details
+        assert "scan the plan" not in details and "Terraform" not in details, details
     assert "kms:ListGrants was denied" in found[("CKV_DH_105", f"{key}/grant/*")]
     assert "could not be read" in capsys.readouterr().err

@@ -178,7 +178,7 @@ def recipient_text(value: Any, near: Resource, home: Placement, infra: Infrastru
     text = as_text(value)
     if text is None:
         return Party(f"{what} = {unwrap(value)!r}",
-                     unresolved=f"{what} of {near.address} could not be evaluated; {FIX}")
+                     unresolved=f"{what} of {near.address} could not be evaluated; {near.how_to_know(FIX)}")
     text = text.strip()
     shown = f'{what} "{text}"'
     if _CALLER_ACCOUNT.search(text):  # the account the configuration is applied with, alone or in an ARN
@@ -193,7 +193,8 @@ def recipient_text(value: Any, near: Resource, home: Placement, infra: Infrastru
     if is_unrendered(text) or text.startswith("module.") or _REFERENCE.match(text):
         reason = getattr(value, "reason", "") or getattr(unwrap(value), "reason", "")
         because = f" ({reason})" if reason else ""
-        return Party(shown, unresolved=f"{text!r} in {near.address} could not be evaluated{because}; {FIX}")
+        return Party(shown, unresolved=f"{text!r} in {near.address} could not be evaluated{because}; "
+                                       f"{near.how_to_know(FIX)}")
     if text == "*":
         return Party(shown, anyone=True)
     if ACCOUNT_ID.match(text):
@@ -224,7 +225,8 @@ def recipient_text(value: Any, near: Resource, home: Placement, infra: Infrastru
         if target is not None:
             return _party_of_placement(f"{shown} ({target.describe()})", placement(target, infra), home, policy)
     return Party(shown, unresolved=f"{shown} of {near.address} names no account that can be read (not an account "
-                                   f"ID, an ARN with an account, or a resource of this configuration); {FIX}")
+                                   f"ID, an ARN with an account, or a resource of this configuration); "
+                                   f"{near.how_to_know(FIX)}")
 
 
 def _party_of_account(shown: str, account: str, home: Placement, policy: PolicyMap) -> Party:
@@ -323,7 +325,8 @@ def _narrowed(statement: Statement, near: Resource, home: Placement, infra: Infr
             continue
         shown = f"condition {condition}"
         if condition.unknown_values:
-            found.append(Party(shown, unresolved=f"{shown} of {statement.where} could not be evaluated; {FIX}"))
+            found.append(Party(shown, unresolved=f"{shown} of {statement.where} could not be evaluated; "
+                                                 f"{near.how_to_know(FIX)}"))
             continue
         if condition.open_values and not (key in _ORG_PATH_KEYS and all(  # o-abc/r-x/* is within o-abc
                 inside_organisation(value.strip().split("/", 1)[0], policy) and "/" in value
@@ -336,7 +339,7 @@ def _narrowed(statement: Statement, near: Resource, home: Placement, infra: Infr
         parties = [_condition_value(key, value, shown, near, home, infra, policy) for value in condition.values]
         outside = [p for p in parties if not p.inside]
         found.append(outside[0] if outside else Party(shown, inside="; ".join(p.inside or "" for p in parties)))
-    found += [Party(f"conditions of {statement.where}", unresolved=f"{problem}; {FIX}")
+    found += [Party(f"conditions of {statement.where}", unresolved=f"{problem}; {near.how_to_know(FIX)}")
               for problem in statement.condition_problems]
     inside = [party for party in found if party.inside]
     if inside:

@@ -347,8 +347,9 @@ def policy_of(resource: Resource, attribute: str = "policy") -> PolicyDocument |
         return parsed
     if value is None:
         return None
-    return PolicyDocument(source, problems=[f"{source} is {_short(value)}, which could not be evaluated "
-                                            "(no jsonencode, JSON or aws_iam_policy_document behind it)"])
+    reason = getattr(value, "reason", "")  # an unevaluated value says why (a read the live audit could not make)
+    return PolicyDocument(source, problems=[f"{source} is {_short(value)}, which could not be evaluated" + (
+        f": {reason}" if reason else " (no jsonencode, JSON or aws_iam_policy_document behind it)")])
 
 
 # --- helpers -------------------------------------------------------------------------------------------------

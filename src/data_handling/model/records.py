@@ -87,3 +87,8 @@ class Resource:
 
     def describe(self) -> str:
         return f"{self.address} ({_where(self.file_path, self.line)})"
+
+    def how_to_know(self, terraform_advice: str) -> str:
+        """What makes a value of this resource known that is not: for Terraform, the advice given (a literal, a
+        variable with a value, or the plan); a source of its own says its own (the live audit: the call to grant)."""
+        return terraform_advice

@@ -47,8 +47,8 @@ def evaluate(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Ou
         return PASS
     looked = "; or ".join(logging.looked_for)
     seen = f" What is there: {'; '.join(logging.near)}." if logging.near else ""
-    unknown = (f" Could not be evaluated: {'; '.join(logging.unresolved)} (give the values a default or a tfvars "
-               "value, or scan the plan).") if logging.unresolved else ""
+    advice = logging.store.how_to_know("give the values a default or a tfvars value, or scan the plan")
+    unknown = f" Could not be evaluated: {'; '.join(logging.unresolved)} ({advice})." if logging.unresolved else ""
     return fail(f"{holds}, but no data-access logging of it was found. Looked for {looked}.{seen}{unknown}"
                 f"{_declaration_hint(logging)}")
 

@@ -85,9 +85,10 @@ def evaluate(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> Ou
         besides = f" Besides, {'; '.join(exposure.unknown)}." if exposure.unknown else ""
         return fail(f"{what} readable by everyone: {'; '.join(exposure.findings)}.{besides}{unclassified}")
     what = f"{holds} may be" if itself else f"{resource.address} may make {holds}"
+    advice = resource.how_to_know("write the value so Terraform knows it before apply (a literal, a variable with "
+                                  "a value, jsonencode or an aws_iam_policy_document), or scan the plan")
     return fail(f"{what} readable by everyone, which cannot be verified: {'; '.join(exposure.unknown)}."
-                f"{unclassified} Write the value so Terraform knows it before apply (a literal, a variable with a "
-                "value, jsonencode or an aws_iam_policy_document), or scan the plan.")
+                f"{unclassified} {advice[0].upper()}{advice[1:]}.")
 
 
 # --- the class of the exposed data ---------------------------------------------------------------------------

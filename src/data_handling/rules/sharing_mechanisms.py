@@ -418,8 +418,9 @@ def _resource_policy(resource: Resource, infra: Infrastructure, policy: PolicyMa
                                   f"({attached.unresolved})")
     document = attached.document
     found = [Share(f"resource policy {document.source}", source, Party(document.source, unresolved=(
-        f"{problem}; write the policy with jsonencode, a JSON heredoc or an aws_iam_policy_document whose values are "
-        "known, or scan the plan")), data, sources_listed=bool(stores)) for problem in document.problems]
+        f"{problem}; " + resource.how_to_know("write the policy with jsonencode, a JSON heredoc or an "
+                                              "aws_iam_policy_document whose values are known, or scan the plan"))),
+        data, sources_listed=bool(stores)) for problem in document.problems]
     for statement in document.statements:
         actions = ", ".join(statement.actions) or "no action"
         granted = f"NotAction [{actions}]" if statement.not_actions else actions

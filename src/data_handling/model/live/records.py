@@ -17,6 +17,9 @@ from data_handling.model.records import ProviderBlock, Resource
 from data_handling.model.values import Unevaluated
 
 ROOT = "aws"  # one root for the whole estate: S3 bucket names and replication destinations span accounts
+# What makes a value the audit could not read known: the reason names the call that failed and the IAM action.
+LIVE_ADVICE = ("grant the audit's role the read-only action named above (docs/audit-iam-policy.json) and audit "
+               "again, or audit the account and region that hold the resource named")
 
 
 @dataclass(eq=False, slots=True)
@@ -40,6 +43,9 @@ class LiveResource(Resource):
 
     def describe(self) -> str:
         return f"{self.address} (account {self.account}, {self.region})"
+
+    def how_to_know(self, terraform_advice: str) -> str:
+        return LIVE_ADVICE
 
 
 def endpoint(account: str, region: str) -> LiveEndpoint:
