@@ -246,17 +246,23 @@ def test_a_waiver_turns_the_failure_into_a_skip(aws, tmp_path):
 DENIED = ("kms:GetKeyPolicy", "dynamodb:ListTables")
 
 
-def _limited_user() -> dict[str, str]:
-    """An IAM user granted the audit policy minus DENIED."""
+def auditor(denied: tuple[str, ...] = (), moto_names: tuple[str, ...] = ("s3:GetBucketReplication",)
+            ) -> dict[str, str]:
+    """An IAM user granted the audit policy minus `denied`, plus `moto_names`: the actions moto checks some calls as
+    (it names S3's replication action after the operation, where AWS requires s3:GetReplicationConfiguration, and
+    authorises GetBucketReplication and GetPublicAccessBlock as s3:ListBucket)."""
     iam = boto3.client("iam", region_name="us-east-1")
     document = json.loads((REPO / "docs" / "audit-iam-policy.json").read_text())
-    # moto names S3's replication action after the operation; AWS requires s3:GetReplicationConfiguration
-    document["Statement"][0]["Action"] = [a for a in document["Statement"][0]["Action"] if a not in DENIED] + [
-        "s3:GetBucketReplication"]
+    document["Statement"][0]["Action"] = [a for a in document["Statement"][0]["Action"] if a not in denied] + [
+        *moto_names]
     iam.create_user(UserName="auditor")
     iam.put_user_policy(UserName="auditor", PolicyName="audit", PolicyDocument=json.dumps(document))
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
     return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def _limited_user() -> dict[str, str]:
+    return auditor(DENIED)
 
 
 @pytest.fixture

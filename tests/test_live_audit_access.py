@@ -16,7 +16,6 @@ import boto3
 import pytest
 
 import moto_lacks
-from conftest import REPO
 from data_handling.model.live import read_estate
 from test_live_audit import (  # noqa: F401  (fixtures: the moto server, the AWS configuration)
     ACCOUNT,
@@ -25,6 +24,7 @@ from test_live_audit import (  # noqa: F401  (fixtures: the moto server, the AWS
     _bucket,
     _post,
     audit,
+    auditor,
     aws,
     endpoint,
     enforced,
@@ -274,17 +274,10 @@ DENIED = ("s3:GetBucketPolicy", "kms:ListGrants")
 
 
 def _limited_user() -> dict[str, str]:
-    """An IAM user granted the audit policy minus DENIED. moto authorises the S3 calls it has no action name for
-    (GetBucketReplication, GetPublicAccessBlock) as s3:ListBucket, and S3 Control's GetPublicAccessBlock as
-    s3:GetPublicAccessBlock (AWS: s3:GetAccountPublicAccessBlock)."""
-    iam = boto3.client("iam", region_name="us-east-1")
-    document = json.loads((REPO / "docs" / "audit-iam-policy.json").read_text())
-    document["Statement"][0]["Action"] = [a for a in document["Statement"][0]["Action"] if a not in DENIED] + [
-        "s3:ListBucket", "s3:GetPublicAccessBlock"]
-    iam.create_user(UserName="auditor")
-    iam.put_user_policy(UserName="auditor", PolicyName="audit", PolicyDocument=json.dumps(document))
-    key = iam.create_access_key(UserName="auditor")["AccessKey"]
-    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    """The audit policy minus DENIED. moto authorises the S3 calls it has no action name for (GetBucketReplication,
+    GetPublicAccessBlock) as s3:ListBucket, and S3 Control's GetPublicAccessBlock as s3:GetPublicAccessBlock (AWS:
+    s3:GetAccountPublicAccessBlock)."""
+    return auditor(DENIED, ("s3:ListBucket", "s3:GetPublicAccessBlock"))
 
 
 def test_a_denied_bucket_policy_or_grant_listing_fails_closed(enforced, tmp_path, capsys):  # noqa: F811

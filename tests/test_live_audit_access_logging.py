@@ -11,13 +11,11 @@ group's contents (answered through tests/moto_lacks.py, say so in test_redshift_
 
 from __future__ import annotations
 
-import json
-
 import boto3
 import pytest
 
 import moto_lacks
-from test_live_audit import ACCOUNT, POLICY_MAP, _bucket, audit, aws, endpoint, enforced, results  # noqa: F401
+from test_live_audit import ACCOUNT, POLICY_MAP, _bucket, audit, auditor, aws, endpoint, enforced, results  # noqa: F401  (fixtures: the moto server, the AWS configuration)
 
 pytestmark = pytest.mark.usefixtures("aws")
 CHECK = ("CKV_DH_104",)
@@ -310,16 +308,7 @@ def test_redshift_audit_logging_and_user_activity(tmp_path):
 # --- fail closed ---------------------------------------------------------------------------------------------
 
 def _denied(*actions: str) -> dict[str, str]:
-    from conftest import REPO
-
-    iam = boto3.client("iam", region_name="us-east-1")
-    document = json.loads((REPO / "docs" / "audit-iam-policy.json").read_text())
-    document["Statement"][0]["Action"] = [a for a in document["Statement"][0]["Action"] if a not in actions] + [
-        "s3:GetBucketReplication"]  # moto's name for s3:GetReplicationConfiguration
-    iam.create_user(UserName="auditor")
-    iam.put_user_policy(UserName="auditor", PolicyName="audit", PolicyDocument=json.dumps(document))
-    key = iam.create_access_key(UserName="auditor")["AccessKey"]
-    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    return auditor(actions)
 
 
 def test_denied_event_selectors_fail_closed(enforced, tmp_path):  # noqa: F811

@@ -23,7 +23,18 @@ from data_handling.model.live.api import Caller, CallLog
 from data_handling.policy.loader import load
 from data_handling.rules.evaluation import evaluate_model
 from data_handling.rules.registry import RULES
-from test_live_audit import ACCOUNT, CONFIDENTIAL_ACME, POLICY_MAP, _bucket, audit, aws, endpoint, enforced, results  # noqa: F401  (fixtures: the moto server, the AWS configuration, IAM enforcement)
+from test_live_audit import (  # noqa: F401  (fixtures: the moto server, the AWS configuration, IAM enforcement)
+    ACCOUNT,
+    CONFIDENTIAL_ACME,
+    POLICY_MAP,
+    _bucket,
+    audit,
+    auditor,
+    aws,
+    endpoint,
+    enforced,
+    results,
+)
 
 INTERNAL = [{"Key": "data_class", "Value": "internal"}, {"Key": "tenant", "Value": "acme"}]
 COPY = ("CKV_DH_102",)
@@ -320,18 +331,8 @@ STUB_DENIED = (("dlm", "GetLifecyclePolicies"), ("efs", "DescribeReplicationConf
 
 def test_denied_listings_are_not_verified(enforced, tmp_path, monkeypatch):  # noqa: F811
     """moto's IAM enforcement denies what the policy lacks; the listings moto lacks are denied by their stubs."""
-    import json
-
-    from conftest import REPO
-
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    iam = boto3.client("iam", region_name="us-east-1")
-    document = json.loads((REPO / "docs" / "audit-iam-policy.json").read_text())
-    document["Statement"][0]["Action"] = [a for a in document["Statement"][0]["Action"] if a not in MOTO_DENIED] + [
-        "s3:GetBucketReplication"]  # moto's name for s3:GetReplicationConfiguration
-    iam.create_user(UserName="auditor")
-    iam.put_user_policy(UserName="auditor", PolicyName="audit", PolicyDocument=json.dumps(document))
-    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    credentials = auditor(MOTO_DENIED)
 
     def denied(service: str, operation: str):
         def answer(_params):
@@ -340,7 +341,7 @@ def test_denied_listings_are_not_verified(enforced, tmp_path, monkeypatch):  # n
 
     for service, operation in STUB_DENIED:
         moto_lacks.answers[(service, operation)] = denied(service, operation)
-    enforced({"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+    enforced(credentials)
     code, report = audit(tmp_path, "--regions", "eu-west-1")
     assert code == 2
     reasons = " | ".join(item["reason"] for item in report["unverified"])
