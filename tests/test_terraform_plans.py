@@ -33,11 +33,6 @@ KNOWN_DIFFERENCES = {
         # The module writes the bucket's ARN into the merged document with replace(): unknown until apply on the
         # plan, so the plan cannot show the policy and the check fails closed there.
         ("CKV_DH_103", "module.orders.aws_s3_bucket_policy.this"): ("passed", "failed"),
-        # A known gap of the plan source (docs/checks/CKV_DH_103.md): the document's JSON is unknown on the plan
-        # (it holds the bucket's ARN), and the plan's configuration names the document whether the policy is the
-        # document or replace() of it, so the plan reads the document as written and misses the "*" replace()
-        # writes into it. The source sees the replace().
-        ("CKV_DH_103", "aws_s3_bucket_policy.archive"): ("failed", "passed"),
     },
 }
 
@@ -107,3 +102,31 @@ def test_root_outputs_are_the_values_terraform_plans(name: str):
     if name == "evaluator_policy_documents":
         assert set(known) == {"layered_json", "layered_minified_json", "orders_combined_json", "logs_combined_json",
                               "partners_policy"}
+
+
+def test_a_policy_made_from_a_document_is_read_from_the_configuration_beside_the_plan(monkeypatch):
+    """The plan shows `replace(data.aws_iam_policy_document.archive.json, "_READER_", "*")` as unknown, with the
+    references of `policy = data.aws_iam_policy_document.archive.json`: only the configuration tells them apart.
+    With --repo-root-for-plan-enrichment the written expression decides; without it the document is read as written
+    (the documented gap)."""
+    from data_handling.model.plan_source import build_from_plan, load_plan
+
+    def policy(plan: str, address: str, argv: list[str]):
+        monkeypatch.setattr(sys, "argv", argv)
+        path = PLANS / f"{plan}.json"
+        infra = build_from_plan(load_plan(str(path)), str(path))
+        (record,) = [r for r in infra.resources if r.address == address]
+        return record.get("policy"), [label for label, target in record.references if target.mode == "data"]
+
+    plan, root = "evaluator_policy_documents", str(ROOTS["evaluator_policy_documents"])
+    written, documents = policy(plan, "aws_s3_bucket_policy.archive", ["checkov", "--repo-root-for-plan-enrichment",
+                                                                        root])
+    assert '"AWS": "*"' in written and "${aws_s3_bucket.archive.arn}/*" in written
+    assert documents == []  # the text is the policy now, not the document it was made from
+    as_planned, documents = policy(plan, "aws_s3_bucket_policy.archive", ["checkov"])
+    assert as_planned == "data.aws_iam_policy_document.archive.json" and documents == ["policy"]
+    # a document used as it is stays the document (its statements keep their data source's name and line)
+    plan, root = "ckv_dh_105_plan_parity", str(ROOTS["ckv_dh_105_plan_parity"])
+    direct, documents = policy(plan, "aws_s3_bucket_policy.orders",
+                               ["checkov", f"--repo-root-for-plan-enrichment={root}"])
+    assert direct == "data.aws_iam_policy_document.orders.json" and documents == ["policy"]

@@ -14,8 +14,11 @@ runs unchanged:
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +27,7 @@ from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.plan_shape import PlanError, check_complete, check_shape, read_plan_document
 from data_handling.model.provider_version import AWS_SOURCES, AwsProviderVersions
 from data_handling.model.records import ProviderBlock, Resource
+from data_handling.model.values import ReferenceText
 from data_handling.safe_text import one_line, quoted
 
 __all__ = ["PlanError", "build_from_plan", "check_plan", "load_plan", "module_input_references"]
@@ -123,6 +127,7 @@ def build_from_plan(plan: dict[str, Any], path: str) -> Infrastructure:
             for target in _resolve(reference, parent_path, parent_instance, modules, by_module, set()):
                 inputs[(label, id(target))] = (label, target)
         _module_inputs[id(resource.config)] = list(inputs.values())
+    _documents_as_written(records, variables)
     # required_providers constraints, as the plan's configuration records them per provider configuration
     constraints = {(str(config["version_constraint"]), f"the plan's configuration ({key})"): None
                    for key, config in (configuration.get("provider_config") or {}).items()
@@ -363,3 +368,64 @@ def _instances(by_module: dict[str, list[Resource]], parent: str, call: str, wri
             head = module[len(prefix):]
             names.add(prefix + split_address(head)[0])
     return sorted(names)
+
+
+# --- policies made from an aws_iam_policy_document whose JSON the plan does not know ------------------------
+
+ENRICHMENT_FLAG = "--repo-root-for-plan-enrichment"
+# `data.aws_iam_policy_document.x.json` as the plan writes it; the evaluator names the instance, in its module
+_DOCUMENT_READ = re.compile(r"^(module\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.)*data\.aws_iam_policy_document\.[A-Za-z0-9_-]+"
+                            r"(\[[^\]]*\])?\.(minified_)?json$")
+
+
+def _documents_as_written(records: list[Resource], variables: dict[str, Any]) -> None:
+    """A policy the plan shows as known only after apply, whose configuration names an aws_iam_policy_document: the
+    plan's configuration lists the same references for `policy = data.x.json` as for `replace(data.x.json, ...)`,
+    so it cannot say whether the policy is the document. With the configuration beside the plan (checkov's
+    --repo-root-for-plan-enrichment, which the CLI passes on), the written expression decides: the document itself
+    stays the document the rules read; anything made from it is the text the configuration evaluates to (its
+    unknown parts marked), so what a function writes into the document is judged."""
+    ambiguous = [(record, label) for record in records if record.mode == "resource"
+                 for label, target in record.references
+                 if "." not in label and target.mode == "data" and target.type == "aws_iam_policy_document"
+                 and isinstance(record.get(label), str) and _DOCUMENT_READ.match(str(record.get(label)).strip())]
+    if not ambiguous:
+        return
+    tree = _source_tree(variables)
+    if tree is None:
+        return  # no configuration beside the plan: read as the document (docs/checks/CKV_DH_103.md, known gap)
+    for record, label in ambiguous:
+        instance = tree.instances.get(record.address)
+        written = _unwrapped((instance.config or {}).get(label)) if instance is not None else None
+        if instance is None or (isinstance(written, ReferenceText) and _DOCUMENT_READ.match(str(written).strip())):
+            continue  # the document itself, or a resource the configuration does not have: as the plan says
+        record.config[label] = [written]
+        record.references = [(name, target) for name, target in record.references
+                             if not (name == label and target.type == "aws_iam_policy_document")]
+
+
+def _unwrapped(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _source_tree(variables: dict[str, Any]) -> Any:
+    """The evaluated configuration the plan was made from, when checkov was told where it is and it is a root
+    module (a directory of .tf files); None otherwise or when it cannot be evaluated."""
+    from data_handling.model.hcl.evaluator import Tree
+    from data_handling.model.hcl.files import terraform_files
+    from data_handling.model.hcl.inputs import ScanInputs
+
+    argv = sys.argv
+    root = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == ENRICHMENT_FLAG), None) or next(
+        (arg.split("=", 1)[1] for arg in argv if arg.startswith(ENRICHMENT_FLAG + "=")), None)
+    if not root or not terraform_files(os.path.abspath(root)):
+        return None
+    given = tuple((name, value if isinstance(value, str) else json.dumps(value))
+                  for name, value in variables.items() if value is not None)
+    try:
+        return Tree(os.path.abspath(root), None, ScanInputs(variables=given))
+    except Exception as error:  # the plan is still read as it is (the documents as written), and says so
+        logging.getLogger("data_handling").warning(
+            "data-handling: the configuration in %s could not be evaluated beside the plan (%s: %s); policies made "
+            "from aws_iam_policy_document JSON are read as the documents", root, type(error).__name__, error)
+        return None
