@@ -1004,13 +1004,13 @@ def _marked_spans(text: str) -> list[tuple[int, int]]:
             if depth == 0:
                 break
             index += 1
-        if not is_policy_variable(text[position:index + 1]):
+        if not _is_policy_variable(text[position:index + 1]):
             spans.append((position, index + 1))
         position = text.find("${", index + 1)
     return spans
 
 
-def is_policy_variable(mark: str) -> bool:
+def _is_policy_variable(mark: str) -> bool:
     """An IAM policy variable (${aws:username}, ${s3:prefix}, ${*}): AWS's, not an unknown part of the text (a
     Terraform reference has no colon)."""
     inner = mark[2:-1]
@@ -1023,7 +1023,7 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
 
 def _partially_known(function: str, values: list[Any]) -> Reference:
     """replace()/format()/join() of text with unknown parts: the known text transformed, the unknown parts kept."""
-    unknowns = [value for value in _leaves(values) if isinstance(value, Reference)]
+    unknowns = [value for value in _flatten(values) if isinstance(value, Reference)]
     if function == "replace":
         text, search, replacement = values
         if isinstance(search, Reference):
@@ -1063,13 +1063,6 @@ def _partially_known(function: str, values: list[Any]) -> Reference:
     if unknown is not None:
         return UnknownValue(result, None, template=True, reason=unknown.reason)
     return Reference(result, next((value.target for value in unknowns if value.target), None), template=True)
-
-
-def _leaves(values: list[Any]) -> list[Any]:
-    found: list[Any] = []
-    for value in values:
-        found += _leaves(value) if isinstance(value, list | tuple) else [value]
-    return found
 
 
 # Functions that pass values through unchanged, so an unknown element does not make the whole result unknown.

@@ -27,7 +27,7 @@ from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.plan_shape import PlanError, check_complete, check_shape, read_plan_document
 from data_handling.model.provider_version import AWS_SOURCES, AwsProviderVersions
 from data_handling.model.records import ProviderBlock, Resource
-from data_handling.model.values import ReferenceText
+from data_handling.model.values import ReferenceText, unwrap
 from data_handling.safe_text import one_line, quoted
 
 __all__ = ["PlanError", "build_from_plan", "check_plan", "load_plan", "module_input_references"]
@@ -396,16 +396,12 @@ def _documents_as_written(records: list[Resource], variables: dict[str, Any]) ->
         return  # no configuration beside the plan: read as the document (docs/checks/CKV_DH_103.md, known gap)
     for record, label in ambiguous:
         instance = tree.instances.get(record.address)
-        written = _unwrapped((instance.config or {}).get(label)) if instance is not None else None
+        written = unwrap((instance.config or {}).get(label)) if instance is not None else None
         if instance is None or (isinstance(written, ReferenceText) and _DOCUMENT_READ.match(str(written).strip())):
             continue  # the document itself, or a resource the configuration does not have: as the plan says
         record.config[label] = [written]
         record.references = [(name, target) for name, target in record.references
                              if not (name == label and target.type == "aws_iam_policy_document")]
-
-
-def _unwrapped(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
 def _source_tree(variables: dict[str, Any]) -> Any:

@@ -14,7 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from data_handling.model.provider_version import AWS_SOURCES
 from data_handling.model.raw_hcl import parsed
+from data_handling.model.values import unwrap
 
 # Attribute names that hold maps, never blocks: a `.tf.json` object under them is a value.
 _MAP_ATTRIBUTES = {"tags", "tags_all", "default_tags", "variables", "environment", "parameters", "labels",
@@ -127,17 +129,13 @@ def _aws_constraints(terraform: dict[str, Any], file_path: str) -> list[tuple[st
     entries = terraform.get("required_providers")
     for entry in entries if isinstance(entries, list) else [entries]:
         for name, requirement in (entry.items() if isinstance(entry, dict) else ()):
-            requirement = requirement[0] if isinstance(requirement, list) and requirement else requirement
+            requirement = unwrap(requirement)
             if isinstance(requirement, str) and name == "aws":  # the pre-0.13 form `aws = "~> 3.0"`
                 found.append((requirement, where))
             if not isinstance(requirement, dict):
                 continue
-            source = requirement.get("source", name)
-            source = source[0] if isinstance(source, list) and source else source
-            version = requirement.get("version")
-            version = version[0] if isinstance(version, list) and version else version
-            if str(source).lower() in ("aws", "hashicorp/aws", "registry.terraform.io/hashicorp/aws") and \
-                    isinstance(version, str):
+            source, version = unwrap(requirement.get("source", name)), unwrap(requirement.get("version"))
+            if str(source).lower() in AWS_SOURCES | {"aws"} and isinstance(version, str):
                 found.append((version, where))
     return found
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from data_handling.model.values import ReferenceText, Unevaluated
+from data_handling.model.values import ReferenceText, Unevaluated, unwrap
 
 DEFAULT_VERSION = "2012-10-17"
 _STATEMENT_ORDER = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal",
@@ -171,20 +171,21 @@ def _set_value(values: list[str]) -> Any:
 
 
 def _scalar(body: dict[str, Any], name: str, rendering: Rendering) -> Any:
-    value = body.get(name)
-    value = value[0] if isinstance(value, list) and len(value) == 1 else value
+    value = unwrap(body.get(name))
     if value is None:
         return None
     if isinstance(value, list | dict):
         raise NotRendered(f"{name} is not a single value")
-    value = rendering.mark(value)
+    return _as_text(rendering.mark(value))
+
+
+def _as_text(value: Any) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _strings(body: dict[str, Any], name: str, rendering: Rendering) -> list[str]:
     """A list argument's elements as text; a whole list known only after apply is one marked element."""
-    value = body.get(name)
-    value = value[0] if isinstance(value, list) and len(value) == 1 else value  # the attribute's wrapping
+    value = unwrap(body.get(name))  # the attribute's wrapping
     if value is None:
         return []
     if isinstance(value, dict):
@@ -195,6 +196,5 @@ def _strings(body: dict[str, Any], name: str, rendering: Rendering) -> list[str]
             continue
         if isinstance(item, list | dict):
             raise NotRendered(f"{name} holds {item!r}, which is not a string")
-        marked = rendering.mark(item)
-        found.append(("true" if marked else "false") if isinstance(marked, bool) else str(marked))
+        found.append(_as_text(rendering.mark(item)))
     return found

@@ -40,12 +40,12 @@ REGIONAL_SERVICES: dict[str, Callable[[Caller], Read]] = {
     "firehose": readers.firehose_streams,
     "glue": readers.glue,  # the Data Catalog, its resource policy (CKV_DH_103/105), ML transforms (CKV_DH_106)
     # CKV_DH_104: trails (S3 server access logging is read with each bucket, database audit logs with RDS/Redshift)
-    "cloudtrail": readers.cloudtrail,
+    "cloudtrail": readers.cloudtrail_trails,
     # CKV_DH_106: what trains models, and on what
-    "bedrock": readers.bedrock,
-    "comprehend": readers.comprehend,
-    "transcribe": readers.transcribe,
-    "sagemaker": readers.sagemaker,
+    "bedrock": readers.bedrock_customization,
+    "comprehend": readers.comprehend_models,
+    "transcribe": readers.transcribe_language_models,
+    "sagemaker": readers.sagemaker_training_jobs,
 }
 DEFAULT_WORKERS = 16
 

@@ -54,6 +54,20 @@ def _tags(pairs: list[dict[str, Any]] | None, key: str = "Key", value: str = "Va
     return {str(pair[key]): str(pair.get(value, "")) for pair in pairs or [] if key in pair}
 
 
+def _followed(caller: Caller, operation: str, method: str, key: str, resource_types: tuple[str, ...],
+              **params: Any) -> list[dict[str, Any]]:
+    """A listing botocore has no paginator for, followed through NextToken; a failed page fails the listing."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = caller.call(operation, method, resource_types=resource_types,
+                           **params, **({"NextToken": token} if token else {})) or {}
+        items += page.get(key) or []
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
 def _unknown_tags(failed: CallFailed) -> Any:
     return unknown("tags", f"the audit could not read the tags: {failed.gap.describe()}")
 
@@ -521,16 +535,8 @@ MRAP_REGION = "us-west-2"  # S3 routes every Multi-Region Access Point control-p
 
 def s3_multi_region_access_points(caller: Caller) -> Read:
     read = Read()
-    points: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:  # botocore has no paginator for it: follow NextToken; a failed page fails the whole listing
-        page = caller.call("ListMultiRegionAccessPoints", "list_multi_region_access_points",
-                           resource_types=("aws_s3control_multi_region_access_point",), AccountId=caller.account,
-                           **({"NextToken": token} if token else {})) or {}
-        points += page.get("AccessPoints") or []
-        token = page.get("NextToken")
-        if not token:
-            break
+    points = _followed(caller, "ListMultiRegionAccessPoints", "list_multi_region_access_points", "AccessPoints",
+                       ("aws_s3control_multi_region_access_point",), AccountId=caller.account)
     for point in points:
         name = str(point.get("Name"))
         arn = f"arn:aws:s3::{caller.account}:accesspoint/{point.get('Alias') or name}"
@@ -1322,20 +1328,6 @@ def _s3_links(path: str, uris: list[Any]) -> Links:
     return links
 
 
-def _followed(caller: Caller, operation: str, method: str, key: str, resource_types: tuple[str, ...],
-              **params: Any) -> list[dict[str, Any]]:
-    """A listing botocore has no paginator for, followed through NextToken; a failed page fails the listing."""
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = caller.call(operation, method, resource_types=resource_types,
-                           **params, **({"NextToken": token} if token else {})) or {}
-        items += page.get(key) or []
-        token = page.get("NextToken")
-        if not token:
-            return items
-
-
 def _unknown_training(path: str, failed: CallFailed) -> dict[str, Any]:
     return {UNKNOWN_BLOCKS: {path: f"the audit could not read what it trains on: {failed.gap.describe()}"}}
 
@@ -1557,9 +1549,4 @@ def glue_ml_transforms(caller: Caller) -> Read:
     return read
 
 
-cloudtrail = cloudtrail_trails
-bedrock = bedrock_customization
-comprehend = comprehend_models
-transcribe = transcribe_language_models
-sagemaker = sagemaker_training_jobs
 glue = each(glue_catalog, glue_resource_policy, glue_ml_transforms)
