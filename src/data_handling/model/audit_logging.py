@@ -178,7 +178,7 @@ def _server_access_logging(logging: AuditLogging, infra: Infrastructure) -> None
                   if source.type == "aws_s3_bucket_logging" and label == "bucket"]
     name = _literal(bucket.get("bucket"))
     if name:
-        configured += [source for source in infra.in_same_root(bucket, "aws_s3_bucket_logging")
+        configured += [source for source in infra.named(bucket, ("aws_s3_bucket_logging",), "bucket", name)
                        if source not in configured and _literal(source.get("bucket")) == name
                        and not Infrastructure.referenced(source, "bucket")]
     for source in configured:
@@ -733,7 +733,8 @@ def _group(logging: AuditLogging, infra: Infrastructure, group: _Group, satisfie
     groups = [target for target in Infrastructure.referenced(store, group.attribute) if target.type == group.group_type]
     name = store.text(group.attribute)
     if not groups and name is not None and not is_unrendered(name):
-        groups = [g for g in infra.in_same_root(store, group.group_type) if _literal(g.get("name")) == name.strip()]
+        groups = [g for g in infra.named(store, (group.group_type,), "name", name)
+                  if _literal(g.get("name")) == name.strip()]
         if not groups:
             logging.found.append(f"{what}, and {group.attribute} = \"{name}\"")
             logging.notes.append(f'{group.attribute} "{name}" is not in this configuration, so whether it sets '

@@ -44,9 +44,12 @@ class Infrastructure:
         self._providers = {(p.root_dir, p.module, p.local_name): p for p in providers}
         self._calls: dict[ModuleKey, ModuleCall] = {(c.root_dir, c.address): c for c in calls}
         self._derived: dict[tuple[str, int], tuple[Resource, Any, Any]] = {}
+        self._of_model: dict[str, tuple[Any, Any]] = {}
         self._type_index: dict[tuple[str | None, str], list[tuple[int, Resource]]] | None = None
         self._block_index: dict[tuple[str, str, str, str], list[Resource]] | None = None
         self._referrers: dict[int, list[tuple[str, Resource]]] | None = None
+        # (type, attribute) -> (root, the attribute's text, stripped) -> (model position, resource)
+        self._value_index: dict[tuple[str, str], dict[tuple[str, str], list[tuple[int, Resource]]]] = {}
 
     def aws_provider_versions(self, resource: Resource) -> AwsProviderVersions:
         """The hashicorp/aws versions the root of `resource` can run with (nothing known: UNKNOWN)."""
@@ -74,6 +77,30 @@ class Infrastructure:
         if len(resource_types) > 1:
             found.sort(key=lambda entry: entry[0])
         return [candidate for _, candidate in found]
+
+    def named(self, near: Resource, resource_types: tuple[str, ...], attribute: str, text: str) -> list[Resource]:
+        """Resources of these types in the root of `near` whose `attribute` reads as `text` (surrounding spaces
+        aside), in model order: the candidates for a name written where a reference could be (a bucket named by
+        its literal name). Callers compare the few returned as they need; an index per (type, attribute) built on
+        first use keeps this from walking every resource of the type for every resource judged."""
+        wanted = (near.root_dir, text.strip())
+        found: list[tuple[int, Resource]] = []
+        for kind in dict.fromkeys(resource_types):
+            index = self._value_index.get((kind, attribute))
+            if index is None:
+                index = self._value_index[(kind, attribute)] = {}
+                for position, candidate in self._typed(kind):
+                    value = as_text(candidate.get(attribute))
+                    if value is not None:
+                        index.setdefault((candidate.root_dir, value.strip()), []).append((position, candidate))
+            found += index.get(wanted, [])
+        if len(resource_types) > 1:
+            found.sort(key=lambda entry: entry[0])
+        return [candidate for _, candidate in found]
+
+    def _typed(self, resource_type: str) -> list[tuple[int, Resource]]:
+        self._indexed(None, ())  # builds the type index
+        return (self._type_index or {}).get((None, resource_type), [])
 
     def declared(self, root_dir: str, module: str, resource_type: str, name: str) -> list[Resource]:
         """The resources and data sources of one block (`type.name` in module `module` of a root): its instances."""
@@ -133,6 +160,16 @@ class Infrastructure:
             return cached[2]  # type: ignore[no-any-return]
         value = compute()
         self._derived[key] = (resource, policy, value)
+        return value
+
+    def of_model(self, kind: str, policy: Any, compute: Callable[[], T]) -> T:
+        """`compute()` once per model and policy map for a fact about the whole model (the stores each KMS key
+        encrypts): kept with the model, so it goes when the model goes."""
+        cached = self._of_model.get(kind)
+        if cached is not None and cached[0] is policy:
+            return cached[1]  # type: ignore[no-any-return]
+        value = compute()
+        self._of_model[kind] = (policy, value)
         return value
 
     # --- providers --------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def targets_of(resource: Resource, infra: Infrastructure, attribute: str, types:
     written = resource.get(attribute)
     literal = as_text(written)
     if literal and not is_unrendered(literal) and name_attribute:
-        named = [candidate for kind in types for candidate in infra.in_same_root(resource, kind)
+        named = [candidate for kind in types for candidate in infra.named(resource, (kind,), name_attribute, literal)
                  if as_text(candidate.get(name_attribute)) == literal.strip()]
         if named:
             return named, ""
@@ -176,8 +176,9 @@ def policies_of(store: Resource, infra: Infrastructure) -> list[AttachedPolicy]:
             continue
         if attachment.name_attribute:  # a literal name written in place of a reference
             name = as_text(store.get(attachment.name_attribute))
-            holders += [holder for holder in infra.in_same_root(store, attachment_type)
-                        if name and as_text(holder.get(attachment.reference)) == name]
+            holders += [holder for holder in (infra.named(store, (attachment_type,), attachment.reference, name)
+                                              if name else [])
+                        if as_text(holder.get(attachment.reference)) == name]
         if not attachment.reference:
             holders += [holder for holder in infra.in_same_root(store, attachment_type)
                         if store in catalog_stores(holder, infra)]

@@ -261,23 +261,18 @@ def _named(text: str, kind: str) -> tuple[str, str] | None:
     return None
 
 
-_INDEX: dict[int, tuple[Infrastructure, dict[tuple[str, str, str], list[Resource]]]] = {}
-
-
 def _name_index(infra: Infrastructure) -> dict[tuple[str, str, str], list[Resource]]:
     """(root, type, name) -> resources, built once per model."""
-    cached = _INDEX.get(id(infra))
-    if cached is None or cached[0] is not infra:
-        if len(_INDEX) > 32:
-            _INDEX.clear()
+    def build() -> dict[tuple[str, str, str], list[Resource]]:
         index: dict[tuple[str, str, str], list[Resource]] = {}
         for resource in infra.resources + infra.data_sources:
             attribute = _NAME_ATTRIBUTE.get(resource.type)
             name = resource.text(attribute) if attribute else None
             if name and not is_unrendered(name):
                 index.setdefault((resource.root_dir, resource.type, name.strip()), []).append(resource)
-        cached = _INDEX[id(infra)] = (infra, index)
-    return cached[1]
+        return index
+
+    return infra.of_model("telemetry names", None, build)
 
 
 def named_resource(text: str, kind: str, near: Resource, infra: Infrastructure) -> Resource | None:

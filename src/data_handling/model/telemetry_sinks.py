@@ -227,7 +227,7 @@ def _conversion_table(stream: Resource, schema: dict, infra: Infrastructure) -> 
     if not table_name or is_unrendered(table_name) or (database_name and is_unrendered(database_name)):
         return None, (f"the conversion schema of {stream.address} names table {table_name!r} in database "
                       f"{database_name!r}, which could not be evaluated")
-    candidates = [table for table in infra.in_same_root(stream, "aws_glue_catalog_table")
+    candidates = [table for table in infra.named(stream, ("aws_glue_catalog_table",), "name", table_name)
                   if table.text("name") == table_name
                   and (not database_name or table.text("database_name") == database_name)]
     if len(candidates) == 1:

@@ -201,22 +201,17 @@ def _without_dynamic(label: str) -> str:
     return re.sub(r"(^|\.)(dynamic|content|\d+)(?=\.|$)", "", label).strip(".").replace("..", ".")
 
 
-_NAMES: dict[int, tuple[Infrastructure, dict[tuple[str, str], list[Resource]]]] = {}
-
-
 def _name_index(infra: Infrastructure) -> dict[tuple[str, str], list[Resource]]:
     """(type, name) -> the resources and data sources of the whole scan that declare it, built once per model."""
-    cached = _NAMES.get(id(infra))
-    if cached is None or cached[0] is not infra:
-        if len(_NAMES) > 32:
-            _NAMES.clear()
+    def build() -> dict[tuple[str, str], list[Resource]]:
         index: dict[tuple[str, str], list[Resource]] = {}
         for candidate in infra.resources + infra.data_sources:
             key = _declared_name(candidate)
             if key:
                 index.setdefault(key, []).append(candidate)
-        cached = _NAMES[id(infra)] = (infra, index)
-    return cached[1]
+        return index
+
+    return infra.of_model("training input names", None, build)
 
 
 def _declared_name(candidate: Resource) -> tuple[str, str] | None:

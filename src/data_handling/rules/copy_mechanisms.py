@@ -165,7 +165,7 @@ def _label(block: Block, key: str, index: int) -> str:
 # --- S3 -------------------------------------------------------------------------------------------------
 
 def _bucket_by_name(resource: Resource, infra: Infrastructure, name: str) -> list[Resource]:
-    return [bucket for bucket in infra.in_same_root(resource, "aws_s3_bucket")
+    return [bucket for bucket in infra.named(resource, ("aws_s3_bucket",), "bucket", name)
             if _text(bucket, "bucket") == name]
 
 
@@ -258,7 +258,8 @@ def _region_blocks(block_name: str, region_key: str, how: str) -> Copies:
 def _legacy_global_table(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     """The replicas span every region listed; the data is that of the tables of the same name."""
     name = _text(resource, "name")
-    tables = tuple(t for t in infra.in_same_root(resource, "aws_dynamodb_table") if name and _text(t, "name") == name)
+    tables = tuple(t for t in (infra.named(resource, ("aws_dynamodb_table",), "name", name) if name else [])
+                   if _text(t, "name") == name)
     copies = _region_blocks("replica", "region_name", "DynamoDB global table (legacy) replica")(resource, infra, policy)
     return [Copy(c.how, c.source, c.destination, tables + c.data, one_dataset=True) for c in copies]
 
@@ -417,8 +418,9 @@ def _members(group: Resource, infra: Infrastructure, member_types: tuple[str, ..
     by_reference = [member for label, member in infra.referrers(group)
                     if member.type in member_types and _under(label, member_attribute)]
     name = _text(group, identifier)
-    by_name = [member for member in infra.in_same_root(group, *member_types)
-               if name and not is_unrendered(name) and _text(member, member_attribute) == name]
+    by_name = [member for member in (infra.named(group, tuple(member_types), member_attribute, name)
+                                     if name and not is_unrendered(name) else [])
+               if _text(member, member_attribute) == name]
     return list({id(m): m for m in by_reference + by_name}.values())
 
 

@@ -8,8 +8,6 @@ the account root (which only delegates to IAM policies).
 
 from __future__ import annotations
 
-from typing import Any
-
 from data_handling.model.iam_policy import PolicyDocument, Statement, policy_of
 from data_handling.model.infrastructure import Infrastructure
 from data_handling.model.kms_keys import KEY_TYPES, keys_of
@@ -104,11 +102,7 @@ def _key_policies(key: Resource, infra: Infrastructure) -> list[PolicyDocument]:
     return documents
 
 
-_cache: dict[str, Any] = {}
-
-
 def _protected_keys(infra: Infrastructure, policy: PolicyMap) -> dict[int, list[tuple[Resource, str]]]:
-    """The keys Restricted vaults use, computed once per scanned root and policy map."""
-    if _cache.get("infra") is not infra or _cache.get("policy") is not policy:
-        _cache.update(infra=infra, policy=policy, keys=keys_of(restricted_vaults(infra, policy), infra))
-    return _cache["keys"]
+    """The keys Restricted vaults use, computed once per model and policy map."""
+    return infra.of_model("keys of Restricted vaults", policy,
+                          lambda: keys_of(restricted_vaults(infra, policy), infra))

@@ -186,15 +186,10 @@ def _with_sources(store: Resource, infra: Infrastructure, policy: PolicyMap) -> 
     return [store]
 
 
-_cache: dict[str, Any] = {}
-
-
 def _key_users(infra: Infrastructure, policy: PolicyMap) -> dict[int, list[tuple[Resource, str]]]:
     """id(key) -> the stores encrypted with it, computed once per model and policy map."""
-    if _cache.get("infra") is not infra or _cache.get("policy") is not policy:
-        stores = [r for r in infra.resources if r.type in policy.classification.store_types]
-        _cache.update(infra=infra, policy=policy, users=keys_of(stores, infra))
-    return _cache["users"]
+    return infra.of_model("stores of each key", policy, lambda: keys_of(
+        [r for r in infra.resources if r.type in policy.classification.store_types], infra))
 
 
 # --- S3 ------------------------------------------------------------------------------------------------------
@@ -212,8 +207,8 @@ def _bucket(bucket: Resource, infra: Infrastructure, policy: PolicyMap) -> Expos
     blocks_of_bucket = [source for label, source in infra.referrers(bucket)
                         if source.type == BUCKET_BLOCK and label.split(".")[0] == "bucket"]
     name = as_text(bucket.get("bucket"))
-    blocks_of_bucket += [block for block in infra.in_same_root(bucket, BUCKET_BLOCK)
-                         if name and as_text(block.get("bucket")) == name and block not in blocks_of_bucket]
+    blocks_of_bucket += [block for block in (infra.named(bucket, (BUCKET_BLOCK,), "bucket", name) if name else [])
+                         if as_text(block.get("bucket")) == name and block not in blocks_of_bucket]
     if not blocks_of_bucket:  # a block of its own is judged on that resource
         covered, why = account_block_covers(bucket, infra)
         if not covered:

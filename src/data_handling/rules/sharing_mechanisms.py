@@ -135,7 +135,8 @@ def _data(resource: Resource, infra: Infrastructure, path: str, types: tuple[str
     found = targets_at(resource, infra, path, types)
     text = as_text(resource.get(path))
     if not found and text and name_attribute and not is_unrendered(text):
-        found = [r for r in infra.in_same_root(resource, *types) if as_text(r.get(name_attribute)) == text.strip()]
+        found = [r for r in infra.named(resource, tuple(types), name_attribute, text)
+                 if as_text(r.get(name_attribute)) == text.strip()]
     return tuple(found)
 
 
@@ -393,7 +394,7 @@ def _lake_formation(resource: Resource, infra: Infrastructure, policy: PolicyMap
             name = as_text(unwrap(entry.get("name")))
             if name and not is_unrendered(name) and block in ("database", "table", "table_with_columns"):
                 kind = "aws_glue_catalog_database" if block == "database" else "aws_glue_catalog_table"
-                data += [r for r in infra.in_same_root(resource, kind) if as_text(r.get("name")) == name]
+                data += [r for r in infra.named(resource, (kind,), "name", name) if as_text(r.get("name")) == name]
     data = list(dict.fromkeys(data))
     principal = as_text(resource.get("principal")) or ""
     if principal.strip() == "IAM_ALLOWED_PRINCIPALS":
