@@ -181,3 +181,77 @@ def test_the_heap_is_frozen_for_the_check_loop_and_released_by_the_next_scan():
     assert gc.get_freeze_count() == frozen
     state.run_record.reset()
     assert gc.get_freeze_count() == 0
+
+
+def _resource(address: str, root: str, config: dict) -> Resource:
+    kind, name = address.rsplit(".", 2)[-2:]
+    return Resource(address=address, type=kind, name=name, root_dir=root, module="", config=config, file_path="m.tf")
+
+
+def test_named_finds_what_a_walk_over_the_type_finds_in_model_order():
+    """Infrastructure.named (an index per type and attribute) returns the candidates a walk over every resource
+    of the types in the same root returns: text compared without surrounding spaces, other roots, other types and
+    values that are not text left out, several types in model order."""
+    block_a = _resource("aws_s3_bucket_public_access_block.a", "/r1", {"bucket": ["data"]})
+    other_root = _resource("aws_s3_bucket_public_access_block.b", "/r2", {"bucket": ["data"]})
+    spaced = _resource("aws_s3_bucket_logging.c", "/r1", {"bucket": [" data "]})
+    block_d = _resource("aws_s3_bucket_public_access_block.d", "/r1", {"bucket": ["data"]})
+    not_text = _resource("aws_s3_bucket_public_access_block.e", "/r1", {"bucket": [{"name": "data"}]})
+    other_name = _resource("aws_s3_bucket_public_access_block.f", "/r1", {"bucket": ["logs"]})
+    bucket = _resource("aws_s3_bucket.data", "/r1", {"bucket": ["data"]})
+    infra = Infrastructure([block_a, other_root, spaced, block_d, not_text, other_name, bucket], [], [])
+    assert infra.named(bucket, ("aws_s3_bucket_public_access_block",), "bucket", "data") == [block_a, block_d]
+    assert infra.named(bucket, ("aws_s3_bucket_public_access_block", "aws_s3_bucket_logging"), "bucket",
+                       " data") == [block_a, spaced, block_d]
+    assert infra.named(other_root, ("aws_s3_bucket_public_access_block",), "bucket", "data") == [other_root]
+    assert infra.named(bucket, ("aws_s3_bucket_public_access_block",), "bucket", "nothing") == []
+    walked = [r for r in infra.in_same_root(bucket, "aws_s3_bucket_public_access_block", "aws_s3_bucket_logging")
+              if (r.text("bucket") or "").strip() == "data"]
+    assert infra.named(bucket, ("aws_s3_bucket_public_access_block", "aws_s3_bucket_logging"), "bucket",
+                       "data") == walked
+
+
+def test_model_wide_facts_are_kept_with_their_model_and_asked_again_for_another_policy():
+    infra, other = Infrastructure([], [], []), Infrastructure([], [], [])
+    policy, other_policy = object(), object()
+    calls = []
+    assert infra.of_model("probe", policy, lambda: calls.append(1) or "first") == "first"
+    assert infra.of_model("probe", policy, lambda: calls.append(1) or "again") == "first"
+    assert infra.of_model("probe", other_policy, lambda: "other policy") == "other policy"
+    assert other.of_model("probe", policy, lambda: "other model") == "other model"
+    assert calls == [1]
+
+
+def test_the_cli_lets_the_models_go_before_checkov_prints(tmp_path: Path, monkeypatch):
+    """The serial scan reads what the verdict and summary need from the models before checkov prints its
+    output, then drops them (their memory is reused by the output): nothing keeps a model alive after that."""
+    import weakref
+
+    from data_handling import cli
+    from data_handling.checkov_adapter import state
+    from data_handling.checkov_adapter.isolation import run_checkov
+
+    write_tree(tmp_path, {"main.tf": BUCKET})
+    seen: list[weakref.ref] = []
+    released = state.release_models
+
+    def release() -> None:
+        seen.extend(weakref.ref(model) for model in state.models_used())
+        released()
+
+    monkeypatch.setattr(state, "release_models", release)
+    alive_at_print = []
+
+    def checking_run(arguments, quiet, amend=None, output=True):
+        def amended(reports):
+            amend(reports)
+            alive_at_print.append([ref() for ref in seen])
+        return run_checkov(arguments, quiet, amended, output)
+
+    monkeypatch.setattr("data_handling.checkov_adapter.isolation.run_checkov", checking_run)
+    summary = tmp_path / "summary.md"
+    code = cli.main(["scan", str(tmp_path), "--policy-map", str(REPO / "policy_map.yaml"), "--jobs", "1",
+                     "--summary-file", str(summary)])
+    assert code == 1  # the bucket has no public access block (CKV_DH_103) and no audit trail (CKV_DH_104)
+    assert len(seen) == 1 and alive_at_print == [[None]]
+    assert "aws_s3_bucket.data" in summary.read_text()  # the data map was read from the model before it went

@@ -18,13 +18,20 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from data_handling import __version__
 from data_handling import audit as live_audit
 from data_handling.checkov_adapter.checks_location import ScanError, checks_dir  # re-exported for callers
-from data_handling.checkov_adapter.scan_facts import ModuleProblems, RunFacts, Scanned, is_plan, name_json_resources
+from data_handling.checkov_adapter.scan_facts import (
+    ModuleProblems,
+    RunFacts,
+    Scanned,
+    is_plan,
+    models_of_every_root,
+    name_json_resources,
+)
 from data_handling.model.addresses import split_address
 from data_handling.model.plan_source import PlanError, load_plan
 from data_handling.output import coverage_report, destinations, sarif, summary
@@ -136,8 +143,6 @@ def _refuse_missing_modules(allow: bool, target: Path, problems: ModuleProblems 
     """A module whose source is not on disk leaves its resources unchecked: the scan cannot be trusted. So does a
     root the evaluator could not read, even when no check was handed a resource of it. `problems`: those the
     workers of a parallel scan found (default: the models of every root in this process)."""
-    from data_handling.checkov_adapter.scan_facts import models_of_every_root
-
     problems = problems if problems is not None else ModuleProblems.of(models_of_every_root(target))
     missing, failed = problems.missing_modules, problems.failed_roots
     if failed:
@@ -208,8 +213,36 @@ def scan(args: argparse.Namespace) -> int:
 
 
 def _scan_serially(target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> Scanned:
-    reports = _run_checkov(target, args, loaded)  # checkov prints its formats
-    return Scanned(reports, RunFacts.collect(CATALOGUE))
+    from data_handling.checkov_adapter.state import release_models
+
+    gathered: list[Scanned] = []
+
+    def gather(reports: list) -> None:
+        # What the verdict and the summary need from the models, taken when the checks have run and before
+        # checkov prints (as a --jobs worker does); the models are let go then, so that checkov's output (its JSON
+        # of every failure) reuses their memory instead of adding to the peak.
+        gathered.append(Scanned(reports, RunFacts.collect(CATALOGUE), ModuleProblems.of(models_of_every_root(target)),
+                                _data_map_rows(args, loaded, target)))
+        release_models()
+
+    reports = _run_checkov(target, args, loaded, gather=gather)  # checkov prints its formats
+    if not gathered:  # checkov printed nothing (it returned before its reports): read the models as they are
+        return Scanned(reports, RunFacts.collect(CATALOGUE))
+    return Scanned(reports, gathered[0].facts, gathered[0].problems, gathered[0].data_map)
+
+
+def _data_map_rows(args: argparse.Namespace, loaded: LoadedPolicy, target: Path) -> list | str | None:
+    """The summary's data map rows from this process's models (None: no summary asked), or why they could not be
+    built (the findings stand; the summary says the map is missing)."""
+    from data_handling.checkov_adapter.state import models_used
+
+    if not args.summary_file:
+        return None
+    base = output_findings.repository_root(target, args.repo_root).resolve()
+    try:
+        return [data_inventory.rows(models_used(), loaded.policy, base)]
+    except Exception as error:
+        return f"the data map could not be built: {type(error).__name__}: {error}"
 
 
 def _cpu_count() -> int:
@@ -360,14 +393,20 @@ def _wants_sarif(args: argparse.Namespace) -> bool:
     return "sarif" in (args.output or []) or bool(args.sarif_file)
 
 
-def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy, quiet: bool = False) -> list:
+def _run_checkov(target: Path, args: argparse.Namespace, loaded: LoadedPolicy, quiet: bool = False,
+                 gather: Callable[[list], None] | None = None) -> list:
+    """Checkov's reports of the scan; `gather` is handed them after the checks ran, before checkov prints."""
     from data_handling.checkov_adapter.isolation import run_checkov
     from data_handling.checkov_adapter.state import run_record
 
+    def amend(reports: list) -> None:
+        name_json_resources(reports, run_record.json_addresses)
+        if gather is not None:
+            gather(reports)
+
     run_record.reset()
     # Only our SARIF (or the data map) was asked for: checkov's console output would corrupt it on stdout.
-    return run_checkov(_checkov_arguments(target, args), quiet=quiet or not _checkov_outputs(args),
-                       amend=lambda reports: name_json_resources(reports, run_record.json_addresses))
+    return run_checkov(_checkov_arguments(target, args), quiet=quiet or not _checkov_outputs(args), amend=amend)
 
 
 def _write_own_outputs(scanned: Scanned, target: Path, args: argparse.Namespace, loaded: LoadedPolicy) -> None:

@@ -62,6 +62,16 @@ class RunRecord:
 run_record = RunRecord()
 
 
+def release_models() -> None:
+    """Let go of every model built so far (the CLI, once it has read what it needs from them): the next check
+    builds its model again. Their memory is collected at once, for what runs next to reuse."""
+    run_record.models.clear()
+    _model_cache.clear()
+    _plan_cache.clear()
+    _written_cache.clear()
+    gc.collect()
+
+
 def models_used() -> list[Infrastructure]:
     """The models the checks evaluated since run_record.reset(), in first-use order: one per scanned graph or
     plan, built in this run or reused from the cache (the CLI's data map reads them after checkov returns)."""

@@ -9,6 +9,7 @@ built from. Nothing here knows that source.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -48,8 +49,7 @@ def judge(check_id: str, resource: Resource, outcome: Outcome | None, policy: Po
         # a pass with a caveat (say, rotation of an external key cannot be verified)
         notes = (f"Note: {outcome.found}",) if outcome.found else ()
         return Evaluation(check_id, resource, PASSED, notes, severity)
-    spec = CATALOGUE[check_id]
-    details = [f"Found: {outcome.found}", f"Policy: {spec.clause.cite()}", f"Fix: {spec.fix}"]
+    details = [f"Found: {outcome.found}", *_policy_and_fix(check_id)]
     waiver = match_waiver(policy, check_id, resource.address, today or today_utc())
     if waiver.active:
         reason = f"Waived by the policy map until {waiver.active.expires.isoformat()}: {waiver.active.reason}"
@@ -58,6 +58,14 @@ def judge(check_id: str, resource: Resource, outcome: Outcome | None, policy: Po
         details.append(f"Waiver for {waiver.expired.resource} expired on {waiver.expired.expires.isoformat()} "
                        f"({waiver.expired.reason}); renew it in the policy map or fix the finding.")
     return Evaluation(check_id, resource, FAILED, tuple(details), severity)
+
+
+@functools.cache
+def _policy_and_fix(check_id: str) -> tuple[str, str]:
+    """The clause and fix lines of a check's failures: the same text for each, held once (a scan can report
+    thousands of failures, and checkov keeps every detail until it prints)."""
+    spec = CATALOGUE[check_id]
+    return f"Policy: {spec.clause.cite()}", f"Fix: {spec.fix}"
 
 
 def policy_map_error_details(error: object) -> tuple[str, ...]:
