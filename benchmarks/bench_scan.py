@@ -68,6 +68,35 @@ provider "aws" {
   default_tags { tags = { data_class = "internal" } }
 }
 """,
+    # The estate's audit trail (CKV_DH_104): every region, management events and the data events of the
+    # generated S3, DynamoDB and SQS stores. Databases and log groups still need their own audit logs.
+    "audit.tf": """resource "aws_cloudtrail" "audit" {
+  name                  = "${local.prefix}-audit"
+  s3_bucket_name        = "${local.prefix}-audit-logs"
+  is_multi_region_trail = true
+  advanced_event_selector {
+    name = "Management events"
+    field_selector {
+      field  = "eventCategory"
+      equals = ["Management"]
+    }
+  }
+  dynamic "advanced_event_selector" {
+    for_each = ["AWS::S3::Object", "AWS::DynamoDB::Table", "AWS::SQS::Queue"]
+    content {
+      name = "${advanced_event_selector.value} data events"
+      field_selector {
+        field  = "eventCategory"
+        equals = ["Data"]
+      }
+      field_selector {
+        field  = "resources.type"
+        equals = [advanced_event_selector.value]
+      }
+    }
+  }
+}
+""",
     "variables.tf": """variable "environment" { default = "dev" }
 variable "name_prefix" { default = "bench" }
 variable "default_region" { default = "us-east-1" }
@@ -88,8 +117,11 @@ resource "aws_s3_bucket" "this" {
   tags   = { data_class = var.data_class, tenant = var.tenant }
 }
 resource "aws_s3_bucket_public_access_block" "this" {
-  bucket            = aws_s3_bucket.this.id
-  block_public_acls = true
+  bucket                  = aws_s3_bucket.this.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
 }
 resource "aws_sqs_queue" "events" {
   name = "${var.name}-events"
@@ -116,6 +148,10 @@ resource "aws_iam_role" "reader" {{
 }
 
 
+BLOCK_SETTINGS = "".join(f"  {setting:<23} = true\n" for setting in (
+    "block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+
+
 def alias(tenant: str, region: str) -> str:
     return f"{tenant}_{region.replace('-', '_')}"
 
@@ -130,7 +166,7 @@ def resource_block(rng: random.Random, i: int, tenant: str, kind: str, refs: dic
     name = f"{tenant}_{kind.removeprefix('aws_')}_{i:05d}"
     if kind == "aws_s3_bucket_public_access_block":
         bucket, provider = rng.choice(refs["aws_s3_bucket"][-50:])  # same provider as its bucket
-        body = f"  bucket            = aws_s3_bucket.{bucket}.id\n  block_public_acls = true\n"
+        body = f"  bucket                  = aws_s3_bucket.{bucket}.id\n{BLOCK_SETTINGS}"
         return f'resource "{kind}" "{name}" {{\n{provider}{body}}}\n'
     tags = {} if rng.random() < 0.08 else {"data_class": rng.choice(CLASSES)}
     if rng.random() < 0.95:  # else rely on the provider's default_tags; ~3% carry the other tenant's tag
