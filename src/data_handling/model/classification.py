@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,8 @@ def _classify(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> C
             value = tags[key]
             data_class = normalise_class(value)
             if data_class:
-                declarations.append(Declaration(data_class, f'tag {key} = "{value}" in {where}'))
+                # one text for every resource that inherits the same default_tags (thousands in a large root)
+                declarations.append(Declaration(data_class, sys.intern(f'tag {key} = "{value}" in {where}')))
             elif is_unrendered(value):
                 problems.append(f'tag {key} in {where} is "{value}", which could not be evaluated')
             else:
@@ -107,5 +109,5 @@ def _tenant_of(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> 
             value = as_text(tags[key])
             if value is None or is_unrendered(value):
                 return Unknown(f'tag {key} in {where} is {tags[key]!r}, which could not be evaluated')
-            return Known(value.strip(), f'tag {key} = "{value}" in {where}')
+            return Known(value.strip(), sys.intern(f'tag {key} = "{value}" in {where}'))
     return None

@@ -4,6 +4,7 @@ the reason, never guessed."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -192,7 +193,7 @@ class Infrastructure:
             block = self._providers.get((root, module, reference))
             if block is not None:
                 via = f" via {' -> '.join(trail)}" if trail else ""
-                return Known(block, f"{block.describe()}{via}")
+                return Known(block, sys.intern(f"{block.describe()}{via}"))  # one text per provider and path
             if not module:
                 if "." in reference:
                     return Unknown(f'provider "{reference}" is not configured in the root module')

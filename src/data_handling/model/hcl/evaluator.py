@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,12 @@ class TooLarge(Exception):
 
 
 def _written_key(block: WrittenBlock) -> tuple[str, str, str]:
-    return os.path.abspath(block.file_path), block.labels[0], block.labels[-1]
+    return absolute_path(block.file_path), block.labels[0], block.labels[-1]
+
+
+def absolute_path(file_path: str) -> str:
+    """The file's absolute path, one string per file however many records name it (thousands per file)."""
+    return sys.intern(os.path.abspath(file_path))
 
 
 @dataclass(slots=True)

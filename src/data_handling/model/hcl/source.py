@@ -10,10 +10,9 @@ not created never makes).
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
-from data_handling.model.hcl.evaluator import ResourceInstance, TooLarge, Tree, strip_keys
+from data_handling.model.hcl.evaluator import ResourceInstance, TooLarge, Tree, absolute_path, strip_keys
 from data_handling.model.hcl.files import forget_loaded, terraform_files
 from data_handling.model.hcl.inputs import ScanInputs, current_inputs
 from data_handling.model.provider_version import AwsProviderVersions
@@ -128,11 +127,12 @@ def _root_files(root_dir: str, from_graph: set[str]) -> tuple[str, ...]:
 
 
 def _record(root_dir: str, instance: ResourceInstance) -> Resource:
-    config = dict(instance.config or {})
+    # The instance's own dict: the tree is evaluated and is discarded once the records are made.
+    config = instance.config if instance.config is not None else {}
     config["__address__"] = instance.address
     return Resource(
         address=instance.address, type=instance.type, name=instance.name, root_dir=root_dir,
-        module=instance.module.address, config=config, file_path=os.path.abspath(instance.block.file_path),
+        module=instance.module.address, config=config, file_path=absolute_path(instance.block.file_path),
         line=instance.block.line, mode=instance.mode, evaluated=True,
     )
 
