@@ -255,3 +255,27 @@ def test_the_cli_lets_the_models_go_before_checkov_prints(tmp_path: Path, monkey
     assert code == 1  # the bucket has no public access block (CKV_DH_103) and no audit trail (CKV_DH_104)
     assert len(seen) == 1 and alive_at_print == [[None]]
     assert "aws_s3_bucket.data" in summary.read_text()  # the data map was read from the model before it went
+
+
+def test_garbage_waiting_for_a_collection_is_freed_before_the_heap_is_frozen():
+    """A cycle that became garbage before the freeze would stay in the frozen heap for the whole scan."""
+    import weakref
+
+    from data_handling.checkov_adapter import state
+
+    class Node:
+        pass
+
+    state.run_record.reset()
+    gc.disable()  # no automatic collection between making the garbage and the freeze
+    try:
+        node = Node()
+        node.self = node
+        left = weakref.ref(node)
+        del node
+        assert left() is not None  # a cycle: only the collector frees it
+        state._freeze_checkov_heap()
+        assert left() is None
+    finally:
+        gc.enable()
+        state.run_record.reset()

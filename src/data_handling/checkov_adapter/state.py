@@ -128,6 +128,9 @@ def _freeze_checkov_heap() -> None:
     alive as before (they are checkov's, held until the scan ends); only cycles among them that become garbage
     while frozen wait until `release_checkov_heap` or the end of the process. Once per scan."""
     if not _heap_frozen[0]:
+        # Collect first: garbage still waiting for a collection when the heap is frozen would never be freed
+        # (with checkov's built-in checks 35 MiB at 8,000 resources; 21 MiB with ours alone).
+        gc.collect()
         gc.freeze()
         _heap_frozen[0] = True
 
