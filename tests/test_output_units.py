@@ -262,3 +262,29 @@ def test_hook_roots_for_changed_root_files(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     files = [str(tmp_path / "root/sub/main.tf"), str(tmp_path / "root/main.tf"), str(tmp_path / "empty/x.tfvars")]
     assert roots_for(files, tmp_path) == [tmp_path / "root"]
+
+
+def test_sarif_is_streamed_as_the_text_json_dumps_gives(tmp_path: Path, monkeypatch, capsys):
+    """sarif.write streams the document in batches (destinations.write_chunks): the file and stdout get exactly
+    the text of json.dumps(indent=2, ensure_ascii=False) and a newline, however many batches it takes."""
+    from data_handling.output import destinations
+
+    monkeypatch.setattr(destinations, "_BATCH_CHARACTERS", 64)  # many batches
+    document = {"runs": [{"results": [{"message": {"text": f"Fundstück {n} \u2014 \"quoted\""}, "n": n}
+                                      for n in range(200)]}], "version": "2.1.0"}
+    expected = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    sarif.write(document, tmp_path / "out" / "results.sarif")
+    assert (tmp_path / "out" / "results.sarif").read_text(encoding="utf-8") == expected
+    sarif.write(document, None)
+    assert capsys.readouterr().out == expected
+
+
+def test_streamed_output_fails_with_the_destination_named(tmp_path: Path):
+    from data_handling.output import destinations
+
+    def chunks():
+        yield "partial"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(destinations.DestinationError, match=r"results\.sarif"):
+        destinations.write_chunks(tmp_path / "results.sarif", chunks())

@@ -19,6 +19,7 @@ Every failure is a ScanError "cannot write PATH: reason" (exit 2).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -161,15 +162,32 @@ def open_text(path: str | os.PathLike[str], *, append: bool = False) -> IO[str]:
 
 def write_text(path: str | os.PathLike[str] | None, text: str, *, append: bool = False) -> None:
     """Write (or append) `text` to `path`, or to stdout when `path` is None."""
-    if path is None:
-        sys.stdout.write(text)
-        return
+    write_chunks(path, (text,), append=append)
+
+
+_BATCH_CHARACTERS = 1 << 20
+
+
+def write_chunks(path: str | os.PathLike[str] | None, chunks: Iterable[str], *, append: bool = False) -> None:
+    """Write (or append) the text the chunks make, in batches of about a megabyte, to `path` or stdout: a large
+    document (the SARIF of thousands of findings) is never held as one string beside its parts."""
     try:
-        with open_text(path, append=append) as handle:
-            handle.write(text)
+        with contextlib.ExitStack() as stack:
+            handle = sys.stdout if path is None else stack.enter_context(open_text(path, append=append))
+            batch: list[str] = []
+            size = 0
+            for chunk in chunks:
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= _BATCH_CHARACTERS:
+                    handle.write("".join(batch))
+                    batch, size = [], 0
+            handle.write("".join(batch))
     except DestinationError:
         raise
     except OSError as error:  # a full disk, a quota: after the checks, but still one line and exit 2
+        if path is None:
+            raise
         raise DestinationError(path, _reason(error)) from None
 
 

@@ -10,6 +10,7 @@ so several scans upload under distinct categories.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -76,7 +77,9 @@ def build(findings: Iterable[Finding], repo_root: Path, policy: PolicyMap | None
 def write(document: dict[str, Any], path: Path | None) -> None:
     """Write the SARIF to `path` (its directory is created; a symlink is refused, never followed), or to
     stdout."""
-    destinations.write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    # Streamed: the same text as json.dumps, without holding it whole beside the document (7 MB at 3,500 findings).
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+    destinations.write_chunks(path, itertools.chain(encoder.iterencode(document), ("\n",)))
 
 
 def security_severity(severity: str) -> str:
