@@ -286,6 +286,8 @@ def scans(tree: Path, policy: Path, checks: Path, floor_check: str, jobs: int | 
         Scan("floor", f"checkov --check {floor_check}", [*checkov, "--check", floor_check]),
         Scan("ours", "checkov, ours only", [*checkov, *ours, "--check", "CKV_DH_*"], "floor", 1.15, 1.10),
         Scan("cli", "data-handling scan", cli, "floor", 1.15, 1.10),
+        # What the GitHub Action runs: our SARIF (to stdout here), no checkov output. Its failures must be cli's.
+        Scan("cli_sarif", "data-handling scan -o sarif", [*cli[:-2], "-o", "sarif"], "floor", 1.15, 1.10),
         Scan("builtins", "checkov built-ins", [*checkov, "--skip-check", CONFLICTING_BUILTINS]),
         Scan("builtins_ours", "built-ins + ours", [*checkov, *ours, "--skip-check", CONFLICTING_BUILTINS],
              "builtins", 1.10, 1.10),
@@ -316,6 +318,11 @@ def run_scan(scan: Scan, cwd: Path, env: dict[str, str]) -> str:
         sys.exit(f"bench_scan: {scan.name} printed no JSON:\n{stdout[:2000]}\n{stderr[-2000:]}")
     summary: dict[str, int] = {}
     findings: set[Finding] = set()
+    if isinstance(data, dict) and "runs" in data:  # SARIF: the failures only (waived and passed are not results)
+        results = [result for run in data["runs"] for result in run.get("results", [])]
+        summary = {"passed": 0, "failed": len(results), "skipped": 0, "parsing_errors": 0, "resource_count": 0}
+        findings = {(r["ruleId"], r["properties"]["resource"], "FAILED") for r in results}
+        data = []
     for report in data if isinstance(data, list) else [data]:  # a dict for one framework; bare summary if empty
         for key in ("passed", "failed", "skipped", "parsing_errors", "resource_count"):
             summary[key] = summary.get(key, 0) + int(report.get("summary", report).get(key, 0))
@@ -358,8 +365,8 @@ def main() -> int:
     parser.add_argument("--roots", type=int, default=1, help="K independent roots of resources/K each (default 1)")
     parser.add_argument("--jobs", type=int, help="with --roots K >= 2: also run data-handling scan --jobs N and "
                         "compare it with the serial cli run (0: one worker per CPU)")
-    parser.add_argument("--scans", default="floor,ours,cli,builtins,builtins_ours",
-                        help="comma-separated subset of floor,ours,cli,builtins,builtins_ours (default: all)")
+    parser.add_argument("--scans", default="floor,ours,cli,cli_sarif,builtins,builtins_ours",
+                        help="comma-separated subset of floor,ours,cli,cli_sarif,builtins,builtins_ours (default: all)")
     parser.add_argument("--floor-check", default=FLOOR_CHECK, help="the floor's one built-in check "
                         "(default %(default)s)")
     parser.add_argument("--keep", type=Path, help="write the tree here (a new or empty directory) and keep it")
@@ -398,7 +405,7 @@ def main() -> int:
                 if scan.name == "cli_jobs" and "worker processes" not in stderr:
                     sys.exit(f"{stderr[-3000:]}\nbench_scan: data-handling scan --jobs {args.jobs} did not scan in "
                              "worker processes (see its note above)")
-                if scan.name in ("ours", "cli", "builtins_ours", "cli_jobs") and not dh_findings(scan):
+                if scan.name in ("ours", "cli", "cli_sarif", "builtins_ours", "cli_jobs") and not dh_findings(scan):
                     sys.exit(f"{stderr[-3000:]}\nbench_scan: {scan.name} produced no CKV_DH results: no check "
                              f"loaded from {checks}; look for an import error in the stderr above.")
                 print(f"  {scan.name:<14} {scan.seconds[-1]:8.2f} s wall  {scan.cpu[-1]:8.2f} s CPU  "
@@ -414,6 +421,8 @@ def main() -> int:
     if "ours" in names and "cli" in names:
         same["ours_vs_cli"] = names["ours"].findings == names["cli"].findings and all(
             names["ours"].summary[key] == names["cli"].summary[key] for key in counts)
+    if "cli" in names and "cli_sarif" in names:
+        same["cli_vs_cli_sarif"] = names["cli"].findings == names["cli_sarif"].findings
     if "ours" in names and "builtins_ours" in names:
         same["ours_vs_builtins_ours"] = dh_findings(names["ours"]) == dh_findings(names["builtins_ours"])
     parallel: dict[str, Any] = {}
@@ -457,6 +466,9 @@ def main() -> int:
             a, b = names["ours"].findings, names["cli"].findings
             print(f"  only via checkov: {sorted(a - b)[:5]} ({len(a - b)}); only via the CLI: {sorted(b - a)[:5]} "
                   f"({len(b - a)})")
+    if "cli_vs_cli_sarif" in same:
+        print("failures identical (data-handling scan -o json vs -o sarif): "
+              f"{'yes' if same['cli_vs_cli_sarif'] else 'no'}")
     if "ours_vs_builtins_ours" in same:
         print(f"CKV_DH findings identical (ours only vs built-ins + ours): "
               f"{'yes' if same['ours_vs_builtins_ours'] else 'no'}")
