@@ -286,7 +286,8 @@ def scans(tree: Path, policy: Path, checks: Path, floor_check: str, jobs: int | 
         Scan("floor", f"checkov --check {floor_check}", [*checkov, "--check", floor_check]),
         Scan("ours", "checkov, ours only", [*checkov, *ours, "--check", "CKV_DH_*"], "floor", 1.15, 1.10),
         Scan("cli", "data-handling scan", cli, "floor", 1.15, 1.10),
-        # What the GitHub Action runs: our SARIF (to stdout here), no checkov output. Its failures must be cli's.
+        # Our SARIF alone (to stdout here), no checkov output; the action writes it beside checkov's console output.
+        # Its failures must be cli's.
         Scan("cli_sarif", "data-handling scan -o sarif", [*cli[:-2], "-o", "sarif"], "floor", 1.15, 1.10),
         Scan("builtins", "checkov built-ins", [*checkov, "--skip-check", CONFLICTING_BUILTINS]),
         Scan("builtins_ours", "built-ins + ours", [*checkov, *ours, "--skip-check", CONFLICTING_BUILTINS],
