@@ -281,14 +281,15 @@ def scans(tree: Path, policy: Path, checks: Path, floor_check: str, jobs: int | 
     checkov = [sys.executable, "-m", "checkov.main", "-d", str(tree), "--framework", "terraform", "--skip-download",
                "--quiet", "--compact", "-o", "json"]
     ours = ["--external-checks-dir", str(checks)]
-    cli = [sys.executable, "-m", "data_handling.cli", "scan", str(tree), "--policy-map", str(policy), "-o", "json"]
+    data_handling = [sys.executable, "-m", "data_handling.cli", "scan", str(tree), "--policy-map", str(policy)]
+    cli = [*data_handling, "-o", "json"]
     return {scan.name: scan for scan in (
         Scan("floor", f"checkov --check {floor_check}", [*checkov, "--check", floor_check]),
         Scan("ours", "checkov, ours only", [*checkov, *ours, "--check", "CKV_DH_*"], "floor", 1.15, 1.10),
         Scan("cli", "data-handling scan", cli, "floor", 1.15, 1.10),
         # Our SARIF alone (to stdout here), no checkov output; the action writes it beside checkov's console output.
         # Its failures must be cli's.
-        Scan("cli_sarif", "data-handling scan -o sarif", [*cli[:-2], "-o", "sarif"], "floor", 1.15, 1.10),
+        Scan("cli_sarif", "data-handling scan -o sarif", [*data_handling, "-o", "sarif"], "floor", 1.15, 1.10),
         Scan("builtins", "checkov built-ins", [*checkov, "--skip-check", CONFLICTING_BUILTINS]),
         Scan("builtins_ours", "built-ins + ours", [*checkov, *ours, "--skip-check", CONFLICTING_BUILTINS],
              "builtins", 1.10, 1.10),

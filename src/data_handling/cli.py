@@ -15,6 +15,7 @@ cannot be written or the map does not match the policy.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -28,6 +29,7 @@ from data_handling.checkov_adapter.scan_facts import (
     ModuleProblems,
     RunFacts,
     Scanned,
+    data_map_rows,
     is_plan,
     models_of_every_root,
     name_json_resources,
@@ -221,28 +223,16 @@ def _scan_serially(target: Path, args: argparse.Namespace, loaded: LoadedPolicy)
         # What the verdict and the summary need from the models, taken when the checks have run and before
         # checkov prints (as a --jobs worker does); the models are let go then, so that checkov's output (its JSON
         # of every failure) reuses their memory instead of adding to the peak.
+        base = output_findings.repository_root(target, args.repo_root).resolve() if args.summary_file else None
+        rows = data_map_rows(base, lambda: loaded.policy)
         gathered.append(Scanned(reports, RunFacts.collect(CATALOGUE), ModuleProblems.of(models_of_every_root(target)),
-                                _data_map_rows(args, loaded, target)))
+                                rows if rows is None or isinstance(rows, str) else [rows]))
         release_models()
 
     reports = _run_checkov(target, args, loaded, gather=gather)  # checkov prints its formats
     if not gathered:  # checkov printed nothing (it returned before its reports): read the models as they are
         return Scanned(reports, RunFacts.collect(CATALOGUE))
-    return Scanned(reports, gathered[0].facts, gathered[0].problems, gathered[0].data_map)
-
-
-def _data_map_rows(args: argparse.Namespace, loaded: LoadedPolicy, target: Path) -> list | str | None:
-    """The summary's data map rows from this process's models (None: no summary asked), or why they could not be
-    built (the findings stand; the summary says the map is missing)."""
-    from data_handling.checkov_adapter.state import models_used
-
-    if not args.summary_file:
-        return None
-    base = output_findings.repository_root(target, args.repo_root).resolve()
-    try:
-        return [data_inventory.rows(models_used(), loaded.policy, base)]
-    except Exception as error:
-        return f"the data map could not be built: {type(error).__name__}: {error}"
+    return dataclasses.replace(gathered[0], reports=reports)
 
 
 def _cpu_count() -> int:

@@ -48,6 +48,7 @@ from data_handling.checkov_adapter.scan_facts import (
     ModuleProblems,
     RunFacts,
     Scanned,
+    data_map_rows,
     models_of_every_root,
     name_json_resources,
     terraform_roots,
@@ -380,6 +381,7 @@ def _scan_batch_quietly(job: Job) -> BatchResult:
     from data_handling.checkov_adapter.input_tree import guard_checkov
     from data_handling.checkov_adapter.isolation import run_checkov
     from data_handling.checkov_adapter.state import run_record
+    from data_handling.policy.loader import load
 
     try:
         guard_checkov(job.tree)
@@ -390,7 +392,9 @@ def _scan_batch_quietly(job: Job) -> BatchResult:
         facts = RunFacts.collect(job.check_ids)
         problems = ModuleProblems.of(models_of_every_root(Path(job.target), [Path(r) for r in job.batch.model_roots]))
         return BatchResult(reports=reports, facts=facts, problems=problems, module_dirs=seen.module_dirs,
-                           keyed_module_dirs=seen.keyed_module_dirs, data_map=_data_map_rows(job),
+                           keyed_module_dirs=seen.keyed_module_dirs, data_map=data_map_rows(
+                               Path(job.data_map_base) if job.data_map_base is not None else None,
+                               lambda: load(job.policy_map).policy),
                            parse_causes=_parse_causes())
     except ScanError as error:
         return BatchResult(error=str(error))
@@ -419,19 +423,6 @@ def _parse_causes() -> dict[str, BaseException]:
             text = str(cause) or type(cause).__name__
             causes[path] = TimeoutError(text) if "Timeout" in type(cause).__name__ else RuntimeError(text)
     return causes
-
-
-def _data_map_rows(job: Job) -> Any:
-    if job.data_map_base is None:
-        return None
-    from data_handling.checkov_adapter.state import models_used
-    from data_handling.output import inventory
-    from data_handling.policy.loader import load
-
-    try:
-        return inventory.rows(models_used(), load(job.policy_map).policy, Path(job.data_map_base))
-    except Exception as error:  # as the serial scan: the findings stand, the summary says why the map is missing
-        return f"the data map could not be built: {type(error).__name__}: {error}"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,3 +148,18 @@ def models_of_every_root(target: Path, roots: Iterable[Path] | None = None) -> l
     every = terraform_roots(target) if roots is None else set(roots)
     unseen = sorted(str(root) for root in every if str(root) not in covered)
     return models + ([build_from_roots(unseen)] if unseen else [])
+
+
+def data_map_rows(base: Path | None, policy: Callable[[], Any]) -> Rows | str | None:
+    """The summary's data map rows of the models the checks used in this process, files shown relative to `base`
+    (None: no summary was asked for), or why they could not be built: the findings stand, and the summary says the
+    map is missing. `policy` gives the policy map the rows are judged under."""
+    if base is None:
+        return None
+    from data_handling.checkov_adapter.state import models_used
+    from data_handling.output import inventory
+
+    try:
+        return inventory.rows(models_used(), policy(), base)
+    except Exception as error:
+        return f"the data map could not be built: {type(error).__name__}: {error}"

@@ -68,40 +68,39 @@ class Infrastructure:
     def _indexed(self, root_dir: str | None, resource_types: tuple[str, ...]) -> list[Resource]:
         """The resources of these types (in one root, or all), in model order: an index built once per model,
         since the rules ask this for every resource (a walk over all resources each time is quadratic)."""
+        index = self._types()
+        return _in_model_order([index.get((root_dir, kind), []) for kind in dict.fromkeys(resource_types)])
+
+    def _types(self) -> dict[tuple[str | None, str], list[tuple[int, Resource]]]:
+        """(root or None for every root, type) -> (model position, resource), built on first use."""
         if self._type_index is None:
             self._type_index = {}
             for position, candidate in enumerate(self.resources):
                 self._type_index.setdefault((None, candidate.type), []).append((position, candidate))
                 self._type_index.setdefault((candidate.root_dir, candidate.type), []).append((position, candidate))
-        index = self._type_index
-        found = [entry for kind in dict.fromkeys(resource_types) for entry in index.get((root_dir, kind), [])]
-        if len(resource_types) > 1:
-            found.sort(key=lambda entry: entry[0])
-        return [candidate for _, candidate in found]
+        return self._type_index
 
-    def named(self, near: Resource, resource_types: tuple[str, ...], attribute: str, text: str) -> list[Resource]:
+    def named(self, near: Resource, resource_types: tuple[str, ...], attribute: str,
+              text: str | None) -> list[Resource]:
         """Resources of these types in the root of `near` whose `attribute` reads as `text` (surrounding spaces
-        aside), in model order: the candidates for a name written where a reference could be (a bucket named by
-        its literal name). Callers compare the few returned as they need; an index per (type, attribute) built on
-        first use keeps this from walking every resource of the type for every resource judged."""
+        aside), in model order; none for no text. The candidates for a name written where a reference could be
+        (a bucket named by its literal name): callers compare the few returned as they need. An index per (type,
+        attribute) built on first use keeps this from walking every resource of the type for every resource
+        judged."""
+        if not text:
+            return []
         wanted = (near.root_dir, text.strip())
-        found: list[tuple[int, Resource]] = []
+        found = []
         for kind in dict.fromkeys(resource_types):
             index = self._value_index.get((kind, attribute))
             if index is None:
                 index = self._value_index[(kind, attribute)] = {}
-                for position, candidate in self._typed(kind):
+                for position, candidate in self._types().get((None, kind), []):
                     value = as_text(candidate.get(attribute))
                     if value is not None:
                         index.setdefault((candidate.root_dir, value.strip()), []).append((position, candidate))
-            found += index.get(wanted, [])
-        if len(resource_types) > 1:
-            found.sort(key=lambda entry: entry[0])
-        return [candidate for _, candidate in found]
-
-    def _typed(self, resource_type: str) -> list[tuple[int, Resource]]:
-        self._indexed(None, ())  # builds the type index
-        return (self._type_index or {}).get((None, resource_type), [])
+            found.append(index.get(wanted, []))
+        return _in_model_order(found)
 
     def declared(self, root_dir: str, module: str, resource_type: str, name: str) -> list[Resource]:
         """The resources and data sources of one block (`type.name` in module `module` of a root): its instances."""
@@ -317,3 +316,11 @@ def _account(value: Any) -> str | None:
     if text is None or not text.strip().isdigit():
         return None
     return text.strip().zfill(12)  # HCL numbers lose leading zeros: 012345678901 arrives as 12345678901
+
+
+def _in_model_order(groups: list[list[tuple[int, Resource]]]) -> list[Resource]:
+    """The resources of several (position, resource) lists, one list per type, in model order."""
+    if len(groups) == 1:
+        return [candidate for _, candidate in groups[0]]
+    return [candidate for _, candidate in sorted((entry for group in groups for entry in group),
+                                                 key=lambda entry: entry[0])]

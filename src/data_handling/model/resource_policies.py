@@ -176,8 +176,7 @@ def policies_of(store: Resource, infra: Infrastructure) -> list[AttachedPolicy]:
             continue
         if attachment.name_attribute:  # a literal name written in place of a reference
             name = as_text(store.get(attachment.name_attribute))
-            holders += [holder for holder in (infra.named(store, (attachment_type,), attachment.reference, name)
-                                              if name else [])
+            holders += [holder for holder in infra.named(store, (attachment_type,), attachment.reference, name)
                         if as_text(holder.get(attachment.reference)) == name]
         if not attachment.reference:
             holders += [holder for holder in infra.in_same_root(store, attachment_type)

@@ -258,8 +258,7 @@ def _region_blocks(block_name: str, region_key: str, how: str) -> Copies:
 def _legacy_global_table(resource: Resource, infra: Infrastructure, policy: PolicyMap) -> list[Copy]:
     """The replicas span every region listed; the data is that of the tables of the same name."""
     name = _text(resource, "name")
-    tables = tuple(t for t in (infra.named(resource, ("aws_dynamodb_table",), "name", name) if name else [])
-                   if _text(t, "name") == name)
+    tables = tuple(t for t in infra.named(resource, ("aws_dynamodb_table",), "name", name) if _text(t, "name") == name)
     copies = _region_blocks("replica", "region_name", "DynamoDB global table (legacy) replica")(resource, infra, policy)
     return [Copy(c.how, c.source, c.destination, tables + c.data, one_dataset=True) for c in copies]
 
@@ -418,9 +417,9 @@ def _members(group: Resource, infra: Infrastructure, member_types: tuple[str, ..
     by_reference = [member for label, member in infra.referrers(group)
                     if member.type in member_types and _under(label, member_attribute)]
     name = _text(group, identifier)
-    by_name = [member for member in (infra.named(group, tuple(member_types), member_attribute, name)
-                                     if name and not is_unrendered(name) else [])
-               if _text(member, member_attribute) == name]
+    by_name = [] if name and is_unrendered(name) else [
+        member for member in infra.named(group, member_types, member_attribute, name)
+        if _text(member, member_attribute) == name]
     return list({id(m): m for m in by_reference + by_name}.values())
 
 

@@ -207,7 +207,7 @@ def _bucket(bucket: Resource, infra: Infrastructure, policy: PolicyMap) -> Expos
     blocks_of_bucket = [source for label, source in infra.referrers(bucket)
                         if source.type == BUCKET_BLOCK and label.split(".")[0] == "bucket"]
     name = as_text(bucket.get("bucket"))
-    blocks_of_bucket += [block for block in (infra.named(bucket, (BUCKET_BLOCK,), "bucket", name) if name else [])
+    blocks_of_bucket += [block for block in infra.named(bucket, (BUCKET_BLOCK,), "bucket", name)
                          if as_text(block.get("bucket")) == name and block not in blocks_of_bucket]
     if not blocks_of_bucket:  # a block of its own is judged on that resource
         covered, why = account_block_covers(bucket, infra)

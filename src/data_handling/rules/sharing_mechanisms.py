@@ -135,7 +135,7 @@ def _data(resource: Resource, infra: Infrastructure, path: str, types: tuple[str
     found = targets_at(resource, infra, path, types)
     text = as_text(resource.get(path))
     if not found and text and name_attribute and not is_unrendered(text):
-        found = [r for r in infra.named(resource, tuple(types), name_attribute, text)
+        found = [r for r in infra.named(resource, types, name_attribute, text)
                  if as_text(r.get(name_attribute)) == text.strip()]
     return tuple(found)
 
