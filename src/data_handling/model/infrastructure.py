@@ -30,7 +30,7 @@ class Infrastructure:
         self.resources = [r for r in resources if r.mode == "resource"]
         # root module directory -> what decides its hashicorp/aws version (a default that changed with 6.0)
         self._aws_versions = aws_versions or {}
-        # (file, type, name) of a resource block as written -> its evaluated instances (for .tf.json scans)
+        # (file, type, name) of a .tf.json resource block as written -> its evaluated instances (no graph there)
         self._written = written or {}
         # id(a configuration checkov hands a check) -> the evaluated instances it stands for; [] = none exist
         self._instances_of = instances_of or {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import sys
 from collections import OrderedDict
 from typing import Any
 
@@ -21,6 +22,9 @@ from typing import Any
 _shared: OrderedDict[bytes, bytes] = OrderedDict()
 _shared_bytes = 0
 SHARED_LIMIT_BYTES = 256 * 1024 * 1024  # beyond this the oldest are dropped (and parsed again if needed)
+# A string value up to this length is interned with the keys (names, tag values, references): long ones (policy
+# documents, scripts) are seldom repeated and would only cost the hashing.
+INTERNED_VALUE_LENGTH = 80
 
 
 def _digest(text: str) -> bytes:
@@ -31,7 +35,7 @@ def share(text: str, document: Any) -> None:
     """Record the document python-hcl2 produced for `text`, so `parsed` need not parse the same text again."""
     global _shared_bytes
     try:
-        blob = marshal.dumps(document)
+        blob = marshal.dumps(_compact(document))
     except ValueError:  # a type marshal cannot copy exactly: the model parses the file itself
         return
     key = _digest(text)
@@ -73,6 +77,26 @@ def _parse(text: str) -> dict[str, Any] | None:
     try:
         import hcl2
 
-        return hcl2.loads(text)
+        return _compact(hcl2.loads(text))
     except Exception:  # unparsable: the caller reports the file as unreadable
         return None
+
+
+def _compact(document: Any) -> Any:
+    try:
+        return _interned(document)
+    except RecursionError:  # nested beyond the interpreter's limit: as parsed (the evaluator reports the nesting)
+        return document
+
+
+def _interned(document: Any) -> Any:
+    """A copy of a parsed document whose keys and short string values are interned strings. python-hcl2 makes a
+    new string for every `tags`, `bucket` or `"confidential"` it reads, and the evaluated configuration keeps them:
+    one shared string each instead (marshal keeps a string interned, so every document read back shares it)."""
+    if isinstance(document, dict):
+        return {(sys.intern(key) if type(key) is str else key): _interned(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [_interned(value) for value in document]
+    if type(document) is str and len(document) <= INTERNED_VALUE_LENGTH:
+        return sys.intern(document)
+    return document

@@ -73,6 +73,12 @@ def _written_key(block: WrittenBlock) -> tuple[str, str, str]:
     return absolute_path(block.file_path), block.labels[0], block.labels[-1]
 
 
+def _looked_up_as_written(block: WrittenBlock) -> bool:
+    """Only checkov's terraform_json runner (no graph) finds a resource by its block as written, so only the
+    blocks of .tf.json files are indexed that way; the rest are found through the graph's configurations."""
+    return block.kind == "resource" and block.file_path.endswith(".tf.json")
+
+
 def absolute_path(file_path: str) -> str:
     """The file's absolute path, one string per file however many records name it (thousands per file)."""
     return sys.intern(os.path.abspath(file_path))
@@ -144,7 +150,7 @@ class Tree:
         self.installed_calls: set[str] = set()  # module call keys read from .terraform/modules
         self.instances: dict[str, ResourceInstance] = {}  # address -> instance (resources and data sources)
         self.blocks: dict[str, list[ResourceInstance]] = {}  # address without instance keys -> instances
-        # (file, type, name) of a resource block as written -> its instances in every module instance
+        # (file, type, name) of a .tf.json resource block as written -> its instances in every module instance
         self.written: dict[tuple[str, str, str], list[ResourceInstance]] = {}
         self.modules: dict[str, ModuleInstance] = {}
         self.calls: list[ModuleCallInfo] = []
@@ -195,7 +201,7 @@ class Tree:
                                                module.evaluate_body(block.body, {}, "", skip={"alias"}),
                                                block.file_path, block.line))
         for block in module.files.resources:
-            written = self.written.setdefault(_written_key(block), []) if block.kind == "resource" else []
+            written = self.written.setdefault(_written_key(block), []) if _looked_up_as_written(block) else []
             for instance in module.resource_instances(block):
                 self.instances[instance.address] = instance
                 self.blocks.setdefault(strip_keys(instance.address), []).append(instance)
@@ -218,7 +224,7 @@ class Tree:
         for block in files.resources:
             local = ".".join(block.labels) if block.kind == "resource" else "data." + ".".join(block.labels)
             self.blocks.setdefault(f"{module_address}.{local}", [])
-            if block.kind == "resource":
+            if _looked_up_as_written(block):
                 self.written.setdefault(_written_key(block), [])
         for name, block in files.modules.items():
             source = _one(block.body.get("source"))
@@ -905,7 +911,7 @@ def _expression_text(written: Any) -> str:
 
 
 def _provider_text(written: Any) -> str:
-    return _expression_text(written).strip()
+    return sys.intern(_expression_text(written).strip())  # one string per provider, not per resource
 
 
 def _provider_reference(body: dict[str, Any], resource_type: str) -> str:

@@ -34,7 +34,7 @@ class Evaluation:
     failed_roots: dict[str, str] = field(default_factory=dict)  # root -> why it could not be evaluated
     problems: list[str] = field(default_factory=list)
     missing_modules: list[str] = field(default_factory=list)
-    # (file, type, name) of a resource block as written -> its evaluated instances, in every root
+    # (file, type, name) of a .tf.json resource block as written -> its evaluated instances, in every root
     written: dict[tuple[str, str, str], list[Resource]] = field(default_factory=dict)
     aws_versions: dict[str, AwsProviderVersions] = field(default_factory=dict)  # root -> hashicorp/aws versions
 
