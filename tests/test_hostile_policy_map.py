@@ -24,7 +24,14 @@ from data_handling.policy.schema import names_something
 
 HANG_TIMEOUT = 60  # seconds; the old code ran for minutes (killed at 90 s) on each hang case
 MAX_STDERR = 2_500  # the CLI's one-line error is bounded (safe_text); the 39 MB message must stay impossible
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+
+
+def utc_today() -> dt.date:
+    """Today as the loader sees it (UTC), read when a test runs: a suite started before midnight must not
+    compare the CLI's date with the one it had at import."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
 TENANTS = "residency:\n  tenants:\n    acme: {home_region: eu-west-1}\n"  # the clean fixture's tenant
 
 BILLION_LAUGHS = (  # a few hundred bytes of YAML that expand to 9^9 strings
@@ -132,7 +139,7 @@ def test_an_unreadable_kind_of_file_is_a_policy_map_error(tmp_path):
 
 @pytest.mark.parametrize("glob", ["*", "*.*.*", "module.*.*", "aws_s3_bucket.*", 'module.*["a"].*'])  # more below
 def test_blanket_waiver_exits_2_through_the_cli(tmp_path, glob):
-    expires = (TODAY + dt.timedelta(days=30)).isoformat()
+    expires = (utc_today() + dt.timedelta(days=30)).isoformat()
     assert_refused(scan(waiver_map(glob, expires), tmp_path), "waivers[0].resource", "blanket waiver")
 
 
@@ -141,13 +148,16 @@ def test_blanket_waiver_for_ever_exits_2_through_the_cli(tmp_path):
 
 
 def test_waiver_beyond_the_horizon_exits_2_through_the_cli(tmp_path):
+    before = utc_today()
     line = assert_refused(scan(waiver_map("aws_s3_bucket.orders", "9999-12-31"), tmp_path),
                           "waivers[0].expires", "9999-12-31", "waiver_max_days (365)")
-    assert (TODAY + dt.timedelta(days=365)).isoformat() in line
+    after = utc_today()  # the scan may cross midnight (UTC): the CLI's today is one of the two
+    assert any(f"today ({day.isoformat()}, UTC): the latest allowed is {(day + dt.timedelta(days=365)).isoformat()}"
+               in line for day in {before, after}), line
 
 
 def test_waiver_max_days_sets_the_horizon_through_the_cli(tmp_path):
-    expires = (TODAY + dt.timedelta(days=100)).isoformat()
+    expires = (utc_today() + dt.timedelta(days=100)).isoformat()
     assert_refused(scan(waiver_map("aws_s3_bucket.orders", expires, "waiver_max_days: 30\n"), tmp_path),
                    "waivers[0].expires", "waiver_max_days (30)")
     done = scan(waiver_map("aws_s3_bucket.orders", expires, TENANTS + "waiver_max_days: 200\n"), tmp_path)
@@ -176,7 +186,7 @@ def test_a_named_waiver_within_the_horizon_still_waives(tmp_path):
           restrict_public_buckets = true
         }
         """})
-    expires = (TODAY + dt.timedelta(days=364)).isoformat()
+    expires = (utc_today() + dt.timedelta(days=364)).isoformat()
     done = scan(waiver_map("aws_s3_bucket.legacy_*", expires), tmp_path, target, HANG_TIMEOUT, "--output", "json")
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads(done.stdout)["summary"]
@@ -268,7 +278,7 @@ def test_a_backtracking_waiver_glob_does_not_hang_the_scan(tmp_path):
           bucket = "orders"
         }}
         """})
-    expires = (TODAY + dt.timedelta(days=30)).isoformat()
+    expires = (utc_today() + dt.timedelta(days=30)).isoformat()
     done = scan(waiver_map("*.*a*a*a*a*a*a*a*a*b", expires), tmp_path, target)
     assert done.returncode == 1, done.stderr[-2000:]  # unclassified, and the waiver does not match
 
