@@ -195,6 +195,26 @@ def test_tf_json_is_evaluated_with_the_hcl_beside_it_and_the_modules_it_is_calle
     assert ("CKV_DH_101", "aws_s3_bucket.orders") in findings(moved)
 
 
+def test_tf_json_beside_an_hcl_root_is_evaluated_in_its_own_root(tmp_path):
+    """Checkov's terraform_json runner leaves the HCL runner's graph on the checks; run in one process (the CLI),
+    the JSON root's resources were judged on their own configuration: no provider, no default_tags, no address."""
+    root = write_tree(tmp_path / "repo", {"hcl/main.tf": PROVIDER_EU + 'resource "aws_sqs_queue" "jobs" {}\n'})
+    (root / "from_json").mkdir()
+    (root / "from_json/main.tf.json").write_text(json.dumps({
+        "provider": {"aws": {"region": "us-east-1", "default_tags": {"tags": {"tenant": "acme"}}}},
+        "resource": {"aws_s3_bucket": {"orders": {"bucket": "acme-orders", "tags": {"data_class": "confidential"}}}},
+    }))
+    done = cli("scan", str(root), "--policy-map", str(POLICY_MAP), "--output", "json")
+    assert done.returncode == 1, done.stderr[-2000:]
+    reports = json.loads(done.stdout)
+    failed = [item for report in (reports if isinstance(reports, list) else [reports])
+              for item in report["results"].get("failed_checks", []) if item["check_id"] == "CKV_DH_101"]
+    assert [item["resource"] for item in failed] == ["aws_s3_bucket.orders"]
+    details = " ".join(failed[0]["details"])
+    assert 'of tenant "acme" (tag tenant = "acme" in default_tags of provider "aws" (main.tf.json))' in details
+    assert "created in us-east-1" in details
+
+
 def test_a_module_written_in_tf_json_reports_its_module_address(tmp_path):
     root = write_tree(tmp_path / "root", {
         "main.tf": PROVIDER_US + 'module "store" {\n  source = "./modules/store"\n}\n',

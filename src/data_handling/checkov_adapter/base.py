@@ -22,6 +22,7 @@ from data_handling.checkov_adapter import (
 )
 from data_handling.checkov_adapter.state import (
     current_policy,
+    graph_reads,
     model_for_conf,
     model_for_written_file,
     policy_for_graph,
@@ -130,11 +131,17 @@ class DataHandlingCheck(BaseResourceCheck):
         return CheckResult.SKIPPED
 
     def _terraform_json_file(self) -> str | None:
-        """Under checkov's terraform_json runner (a .tf.json file, no graph): the file's absolute path."""
+        """Under checkov's terraform_json runner (a .tf.json file no graph of ours read): the file's absolute path.
+
+        That runner never sets the registry's graph, so in one process (the CLI runs checkov's runners in its own)
+        a check still holds the graph the terraform runner left there: a graph that did not read the file is not
+        the file's."""
         file_path = self.entity_path.rsplit(":", 2)[0]
-        if self.graph is not None or not file_path.endswith(".tf.json"):
+        if not file_path.endswith(".tf.json"):
             return None
         found = written_file(file_path)
+        if self.graph is not None and (found is None or graph_reads(self.graph, found)):
+            return None
         if found is None:
             raise FileNotFoundError(f"{file_path} is not under the scanned directory")
         return found

@@ -173,6 +173,20 @@ def _plan_file_of(graph: Any) -> str | None:
     return cached[1]
 
 
+_graph_files: dict[int, tuple[Any, frozenset[str]]] = {}
+
+
+def graph_reads(graph: Any, file_path: str) -> bool:
+    """Whether a checkov graph has a vertex of the file (its real path); the graph's files are read once."""
+    cached = _graph_files.get(id(graph))
+    if cached is None or cached[0] is not graph:
+        if len(_graph_files) > 32:
+            _graph_files.clear()
+        files = frozenset(os.path.realpath(str(attributes.get("file_path_", ""))) for _, attributes in vertices(graph))
+        cached = _graph_files[id(graph)] = (graph, files)
+    return os.path.realpath(file_path) in cached[1]
+
+
 def plan_model(path: str) -> Infrastructure:
     """The model of a plan file, built once per file version."""
     try:
