@@ -119,10 +119,33 @@ def _before_output(amend: Callable[[list[Any]], None] | None, output: bool = Tru
         RunnerRegistry.print_reports = original  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def _after_resource_checks(callback: Callable[[], None] | None) -> Iterator[None]:
+    """Call `callback` when a Terraform runner's resource checks have run, before its graph checks."""
+    if callback is None:
+        yield
+        return
+    from checkov.terraform.base_runner import BaseTerraformRunner
+
+    original = BaseTerraformRunner.get_graph_checks_report
+
+    def get_graph_checks_report(self: Any, *args: Any, **kwargs: Any) -> Any:
+        callback()
+        return original(self, *args, **kwargs)
+
+    BaseTerraformRunner.get_graph_checks_report = get_graph_checks_report  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BaseTerraformRunner.get_graph_checks_report = original  # type: ignore[method-assign]
+
+
 def run_checkov(arguments: list[str], quiet: bool, amend: Callable[[list[Any]], None] | None = None,
-                output: bool = True) -> list[Any]:
+                output: bool = True, after_resource_checks: Callable[[], None] | None = None) -> list[Any]:
     """Run checkov with exactly `arguments`; its reports (given to `amend` before checkov prints them, or, with
-    `output` False, instead of printing and writing them). Any exit checkov attempts is a ScanError."""
+    `output` False, instead of printing and writing them). `after_resource_checks` is called as each Terraform
+    runner's resource checks end (the checks' models are no longer needed there). Any exit checkov attempts is a
+    ScanError."""
     scrub_environment()  # again: the CLI's own code may have run in between (variables read at import are gone)
     from checkov.common.models.enums import ParallelizationType
     from checkov.common.parallelizer.parallel_runner import parallel_runner
@@ -142,6 +165,7 @@ def run_checkov(arguments: list[str], quiet: bool, amend: Callable[[list[Any]], 
                 checkov = Checkov(list(arguments))
             with contextlib.ExitStack() as stack:
                 stack.enter_context(_before_output(amend, output))
+                stack.enter_context(_after_resource_checks(after_resource_checks))
                 if quiet:
                     stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
                 checkov.run()

@@ -45,11 +45,10 @@ from typing import Any
 from data_handling.checkov_adapter.checks_location import ScanError
 from data_handling.checkov_adapter.input_tree import InputTree
 from data_handling.checkov_adapter.scan_facts import (
+    ModelDigest,
     ModuleProblems,
     RunFacts,
     Scanned,
-    data_map_rows,
-    models_of_every_root,
     name_json_resources,
     terraform_roots,
 )
@@ -386,15 +385,16 @@ def _scan_batch_quietly(job: Job) -> BatchResult:
     try:
         guard_checkov(job.tree)
         run_record.reset()
+        digest = ModelDigest(Path(job.data_map_base) if job.data_map_base is not None else None,
+                             lambda: load(job.policy_map).policy)
         with _confined(job) as seen:
             reports = run_checkov(list(job.arguments), quiet=True, output=False,
-                                  amend=lambda found: name_json_resources(found, run_record.json_addresses))
+                                  amend=lambda found: name_json_resources(found, run_record.json_addresses),
+                                  after_resource_checks=digest.take)
         facts = RunFacts.collect(job.check_ids)
-        problems = ModuleProblems.of(models_of_every_root(Path(job.target), [Path(r) for r in job.batch.model_roots]))
-        return BatchResult(reports=reports, facts=facts, problems=problems, module_dirs=seen.module_dirs,
-                           keyed_module_dirs=seen.keyed_module_dirs, data_map=data_map_rows(
-                               Path(job.data_map_base) if job.data_map_base is not None else None,
-                               lambda: load(job.policy_map).policy),
+        digest.finish(Path(job.target), [Path(r) for r in job.batch.model_roots])
+        return BatchResult(reports=reports, facts=facts, problems=digest.problems, module_dirs=seen.module_dirs,
+                           keyed_module_dirs=seen.keyed_module_dirs, data_map=digest.rows,
                            parse_causes=_parse_causes())
     except ScanError as error:
         return BatchResult(error=str(error))
