@@ -164,6 +164,29 @@ def _findings(root: Path) -> list[Finding]:
     ]
 
 
+def test_sarif_reads_each_file_once_and_sees_an_edited_file(tmp_path, monkeypatch):
+    """Snippets come from each file read once per build (a file holds many results), and a file written again
+    between two builds is read again."""
+    findings = _findings(tmp_path)
+    reads: list[Path] = []
+    read_text = Path.read_text
+
+    def counting(self, *args, **kwargs):
+        if self.is_relative_to(tmp_path):  # not the check docs the rules' help is read from
+            reads.append(self)
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting)
+    first = sarif.build(findings * 20, tmp_path)
+    files = {f.location.path for f in findings} | {findings[1].definition.path}
+    assert sorted(map(str, reads)) == sorted(map(str, files))  # 60 results, two files, each read once
+    main = findings[0].location.path
+    main.write_text(main.read_text().replace('"x" {', '"x" { # edited'))
+    second = sarif.build(findings, tmp_path)
+    snippet = second["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["snippet"]["text"]
+    assert "# edited" in snippet and "# edited" not in json.dumps(first)
+
+
 def test_sarif_from_findings_is_valid_and_relative(tmp_path):
     document = sarif.build(_findings(tmp_path), tmp_path, category="c/")
     for name in ("sarif-2.1.0.json", "sarif-2.1.0-github-upload.json"):
