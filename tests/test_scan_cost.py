@@ -338,3 +338,13 @@ def test_the_data_map_keeps_what_each_runner_read_before_its_models_went(tmp_pat
               "--summary-file", str(summary)])
     text = summary.read_text()
     assert "aws_s3_bucket.data" in text and "aws_dynamodb_table.ledger" in text
+
+
+def test_a_digest_of_no_models_has_empty_rows_when_a_summary_is_asked_for(tmp_path: Path):
+    """A --jobs worker whose checks evaluated no model still hands the summary its (empty) rows, not "no rows"."""
+    from data_handling.checkov_adapter.scan_facts import ModelDigest
+    from data_handling.checkov_adapter.state import run_record
+
+    run_record.reset()
+    assert ModelDigest(tmp_path, lambda: None).finish(tmp_path, []).rows == []
+    assert ModelDigest(None, lambda: None).finish(tmp_path, []).rows is None

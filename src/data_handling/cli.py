@@ -224,8 +224,7 @@ def _scan_serially(target: Path, args: argparse.Namespace, loaded: LoadedPolicy)
         # --jobs worker does): the models are let go by then (most of them as each runner's resource checks
         # ended), so that checkov's output (its JSON of every failure) reuses their memory.
         digest.finish(target)
-        gathered.append(Scanned(reports, RunFacts.collect(CATALOGUE), digest.problems,
-                                digest.rows if digest.rows is None or isinstance(digest.rows, str) else [digest.rows]))
+        gathered.append(Scanned(reports, RunFacts.collect(CATALOGUE), digest.problems, digest.rows))
 
     reports = _run_checkov(target, args, loaded, gather=gather, after_resource_checks=digest.take)
     if not gathered:  # checkov returned before its reports: read the models as they are

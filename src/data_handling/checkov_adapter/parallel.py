@@ -101,7 +101,7 @@ class BatchResult:
     problems: ModuleProblems = field(default_factory=ModuleProblems)
     module_dirs: set[str] = field(default_factory=set)  # resolved directories checkov resolved module calls to
     keyed_module_dirs: set[str] = field(default_factory=set)  # ... and that it holds module definitions of
-    data_map: Any = None  # output.inventory.Rows, or why they could not be built
+    data_map: Any = None  # the output.inventory.Rows of each model, or why they could not be built
     parse_causes: dict[str, BaseException] = field(default_factory=dict)  # why checkov could not parse a file
     log: str = ""  # the worker's stderr (checkov's and the checks' log)
     error: str | None = None
@@ -540,7 +540,8 @@ def run(scan_plan: Plan, job: Job) -> Scanned | str:
     for result in results:  # for the verdict's message on a file checkov could not parse
         parse_causes.update(result.parse_causes)
     rows = [result.data_map for result in results]
-    data_map = next((row for row in rows if isinstance(row, str)), None) or (rows if job.data_map_base else None)
+    data_map = next((row for row in rows if isinstance(row, str)), None) or (
+        [part for parts in rows for part in parts] if job.data_map_base else None)
     return Scanned(reports=merge_reports([result.reports for result in results]),
                    facts=RunFacts.merge(result.facts for result in results),
                    problems=ModuleProblems.merge(result.problems for result in results), data_map=data_map)

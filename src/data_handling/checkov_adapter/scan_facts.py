@@ -168,9 +168,11 @@ class ModelDigest:
     peak RSS at 8,000 resources, benchmarks/README.md)."""
 
     def __init__(self, rows_base: Path | None, policy: Callable[[], Any]) -> None:
-        self._rows_base = rows_base  # None: no summary, no rows
+        self._rows_base = rows_base
         self._policy = policy
-        self.rows: Rows | str | None = None  # a string: why the rows could not be built
+        # the rows of each take, as data_inventory.assemble reads them; a string: why they could not be built;
+        # None: no summary, no rows
+        self.rows: list[Rows] | str | None = [] if rows_base is not None else None
         self.problems = ModuleProblems()
         self.covered: set[str] = set()
 
@@ -181,7 +183,9 @@ class ModelDigest:
         models = models_used()
         if not models:
             return
-        self._add_rows(data_map_rows(self._rows_base, self._policy))
+        rows = data_map_rows(self._rows_base, self._policy)
+        if isinstance(self.rows, list) and rows is not None:
+            self.rows = rows if isinstance(rows, str) else [*self.rows, rows]
         self.problems = ModuleProblems.merge([self.problems, ModuleProblems.of(models)])
         self.covered |= covered_roots(models)
         release_models()
@@ -193,15 +197,6 @@ class ModelDigest:
         unseen = _models_of_unseen_roots(target, self.covered, roots)
         self.problems = ModuleProblems.merge([self.problems, ModuleProblems.of(unseen)])
         return self
-
-    def _add_rows(self, rows: Rows | str | None) -> None:
-        if rows is None or isinstance(self.rows, str):
-            return
-        if isinstance(rows, str) or self.rows is None:
-            self.rows = rows
-            return
-        self.rows = type(rows)(self.rows.stores + rows.stores, self.rows.copies + rows.copies,
-                               self.rows.flows + rows.flows)
 
 
 def data_map_rows(base: Path | None, policy: Callable[[], Any]) -> Rows | str | None:

@@ -154,37 +154,38 @@ def model_for_conf(graph: Any, conf: dict[str, Any]) -> Infrastructure:
     return model_for(graph)
 
 
-_graph_plan_file: dict[int, tuple[Any, str | None]] = {}
+@dataclass(frozen=True)
+class _GraphFiles:
+    """The files a checkov graph has vertices of, read once per graph."""
+
+    real_paths: frozenset[str]
+    plan_file: str | None  # the plan file every vertex names; None for a graph of HCL, or of several files
 
 
-def _plan_file_of(graph: Any) -> str | None:
-    """The plan file a plan scan's graph was built from (every vertex names it), once per graph; None for a graph
-    of HCL, or of several files."""
-    if graph is None:
-        return None
-    cached = _graph_plan_file.get(id(graph))
-    if cached is None or cached[0] is not graph:
-        if len(_graph_plan_file) > 32:
-            _graph_plan_file.clear()
-        files = {str(attributes.get("file_path_", "")) for _, attributes in vertices(graph)}
-        plans = {path for path in files if path.endswith(".json") and not path.endswith(".tf.json")}
-        found = next(iter(plans)) if len(plans) == 1 and files == plans else None
-        cached = _graph_plan_file[id(graph)] = (graph, found)
-    return cached[1]
+_graph_files: dict[int, tuple[Any, _GraphFiles]] = {}
 
 
-_graph_files: dict[int, tuple[Any, frozenset[str]]] = {}
-
-
-def graph_reads(graph: Any, file_path: str) -> bool:
-    """Whether a checkov graph has a vertex of the file (its real path); the graph's files are read once."""
+def _files_of(graph: Any) -> _GraphFiles:
     cached = _graph_files.get(id(graph))
     if cached is None or cached[0] is not graph:
         if len(_graph_files) > 32:
             _graph_files.clear()
-        files = frozenset(os.path.realpath(str(attributes.get("file_path_", ""))) for _, attributes in vertices(graph))
-        cached = _graph_files[id(graph)] = (graph, files)
-    return os.path.realpath(file_path) in cached[1]
+        files = {str(attributes.get("file_path_", "")) for _, attributes in vertices(graph)}
+        plans = {path for path in files if path.endswith(".json") and not path.endswith(".tf.json")}
+        found = next(iter(plans)) if len(plans) == 1 and files == plans else None
+        cached = _graph_files[id(graph)] = (graph, _GraphFiles(frozenset(map(os.path.realpath, files)), found))
+    return cached[1]
+
+
+def _plan_file_of(graph: Any) -> str | None:
+    """The plan file a plan scan's graph was built from (every vertex names it); None for a graph of HCL, or of
+    several files."""
+    return _files_of(graph).plan_file if graph is not None else None
+
+
+def graph_reads(graph: Any, file_path: str) -> bool:
+    """Whether a checkov graph has a vertex of the file (compared by real path)."""
+    return os.path.realpath(file_path) in _files_of(graph).real_paths
 
 
 def plan_model(path: str) -> Infrastructure:
