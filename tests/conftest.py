@@ -38,6 +38,17 @@ def build_model(root: Path):
     return build_from_graph(graph)
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """The CLI run in-process (cli.main) sets its scan's variables in os.environ, as a process entry point may: each
+    test gets the environment back as it found it, so a later test's checkov subprocess never inherits them."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture
 def model_of(tmp_path: Path):
     def make(files: dict[str, str]):
